@@ -1,0 +1,2 @@
+berth_SOURCES += \
+	cli/main.c

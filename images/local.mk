@@ -1,0 +1,1 @@
+# images/: image store, layers, bundle generation (issue 5).

@@ -1,0 +1,541 @@
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "err.h"
+#include "json.h"
+#include "util.h"
+
+/* ---- tree building on yajl events ---- */
+
+struct frame {
+    struct json *node;
+    const char **keys;
+    struct json **vals;
+    size_t n, cap;
+    const char *pending_key;
+};
+
+struct builder {
+    struct arena *arena;
+    struct frame stack[JSON_MAX_DEPTH];
+    int depth;
+    struct json *root;
+    bool too_deep;
+};
+
+static struct json *node_new(struct builder *b, enum json_type t)
+{
+    struct json *v = arena_alloc(b->arena, sizeof(*v));
+    v->type = t;
+    return v;
+}
+
+static int add_value(struct builder *b, struct json *v)
+{
+    if (b->depth == 0) {
+        b->root = v;
+        return 1;
+    }
+    struct frame *f = &b->stack[b->depth - 1];
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 8;
+        f->vals = xreallocarray(f->vals, f->cap, sizeof(*f->vals));
+        if (f->node->type == JSON_OBJECT)
+            f->keys = xreallocarray(f->keys, f->cap, sizeof(*f->keys));
+    }
+    if (f->node->type == JSON_OBJECT)
+        f->keys[f->n] = f->pending_key;
+    f->vals[f->n++] = v;
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return add_value(ctx, node_new(ctx, JSON_NULL));
+}
+
+static int on_boolean(void *ctx, int value)
+{
+    struct json *v = node_new(ctx, JSON_BOOL);
+    v->boolean = value != 0;
+    return add_value(ctx, v);
+}
+
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    struct builder *b = ctx;
+    struct json *v = node_new(b, JSON_NUMBER);
+    v->number = arena_strndup(b->arena, s, len);
+    v->n = len;
+    return add_value(b, v);
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct builder *b = ctx;
+    struct json *v = node_new(b, JSON_STRING);
+    v->string = arena_strndup(b->arena, (const char *)s, len);
+    v->n = len;
+    return add_value(b, v);
+}
+
+static int open_container(struct builder *b, enum json_type t)
+{
+    if (b->depth >= JSON_MAX_DEPTH) {
+        b->too_deep = true;
+        return 0;
+    }
+    struct json *v = node_new(b, t);
+    add_value(b, v);
+    b->stack[b->depth++] = (struct frame){.node = v};
+    return 1;
+}
+
+static int close_container(struct builder *b)
+{
+    struct frame *f = &b->stack[--b->depth];
+    struct json *v = f->node;
+    v->n = f->n;
+    if (v->type == JSON_OBJECT) {
+        v->object.keys = arena_alloc_array(b->arena, f->n, sizeof(*f->keys));
+        v->object.values = arena_alloc_array(b->arena, f->n, sizeof(*f->vals));
+        if (f->n) {
+            memcpy(v->object.keys, f->keys, f->n * sizeof(*f->keys));
+            memcpy(v->object.values, f->vals, f->n * sizeof(*f->vals));
+        }
+    } else {
+        v->items = arena_alloc_array(b->arena, f->n, sizeof(*f->vals));
+        if (f->n)
+            memcpy(v->items, f->vals, f->n * sizeof(*f->vals));
+    }
+    free(f->keys);
+    free(f->vals);
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, JSON_OBJECT);
+}
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    struct builder *b = ctx;
+    b->stack[b->depth - 1].pending_key = arena_strndup(b->arena, (const char *)key, len);
+    return 1;
+}
+
+static int on_end(void *ctx)
+{
+    return close_container(ctx);
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, JSON_ARRAY);
+}
+
+static const yajl_callbacks callbacks = {
+        .yajl_null = on_null,
+        .yajl_boolean = on_boolean,
+        .yajl_number = on_number,
+        .yajl_string = on_string,
+        .yajl_start_map = on_start_map,
+        .yajl_map_key = on_map_key,
+        .yajl_end_map = on_end,
+        .yajl_start_array = on_start_array,
+        .yajl_end_array = on_end,
+};
+
+static void where(const char *text, size_t off, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static int parse_error(yajl_handle h, struct builder *b, const char *text, size_t len,
+                       const char *what)
+{
+    size_t line, col;
+    size_t off = yajl_get_bytes_consumed(h);
+    where(text, off > len ? len : off, &line, &col);
+    if (b->too_deep)
+        return err_setx(EINVAL, "%s: invalid JSON at line %zu, column %zu: nested deeper than %d levels",
+                        what, line, col, JSON_MAX_DEPTH);
+    unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
+    char clean[256];
+    snprintf(clean, sizeof(clean), "%s", msg ? (char *)msg : "parse error");
+    clean[strcspn(clean, "\n")] = '\0';
+    size_t n = strlen(clean);
+    while (n > 0 && (clean[n - 1] == '.' || clean[n - 1] == ' '))
+        clean[--n] = '\0';
+    if (msg)
+        yajl_free_error(h, msg);
+    return err_setx(EINVAL, "%s: invalid JSON at line %zu, column %zu: %s", what, line, col, clean);
+}
+
+int json_parse(struct arena *arena, const char *text, size_t len, const char *what,
+               struct json **out)
+{
+    struct builder b = {.arena = arena};
+    yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
+    if (!h)
+        die_oom();
+    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    int r = 0;
+    if (st != yajl_status_ok || !b.root)
+        r = b.root || st != yajl_status_ok ? parse_error(h, &b, text, len, what)
+                                           : err_setx(EINVAL, "%s: empty document", what);
+    /* on a cancelled parse, frames still open own their vectors */
+    while (b.depth > 0) {
+        struct frame *f = &b.stack[--b.depth];
+        free(f->keys);
+        free(f->vals);
+    }
+    yajl_free(h);
+    if (r == 0)
+        *out = b.root;
+    return r;
+}
+
+struct json *json_get(const struct json *v, const char *key)
+{
+    if (!v || v->type != JSON_OBJECT)
+        return NULL;
+    for (size_t i = v->n; i-- > 0;)
+        if (streq(v->object.keys[i], key))
+            return v->object.values[i]->type == JSON_NULL ? NULL : v->object.values[i];
+    return NULL;
+}
+
+/* ---- paths and errors ---- */
+
+static bool is_ident(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+void jpath_format(const struct jpath *p, char *buf, size_t size)
+{
+    const struct jpath *chain[JSON_MAX_DEPTH + 8];
+    int n = 0;
+    for (; p && n < (int)ARRAY_SIZE(chain); p = p->up)
+        chain[n++] = p;
+    size_t len = 0;
+    buf[0] = '\0';
+    if (n == 0) {
+        snprintf(buf, size, ".");
+        return;
+    }
+    for (int i = n - 1; i >= 0 && len < size; i--) {
+        const struct jpath *c = chain[i];
+        int w;
+        if (!c->key)
+            w = snprintf(buf + len, size - len, "[%zu]", c->index);
+        else if (is_ident(c->key))
+            w = snprintf(buf + len, size - len, ".%s", c->key);
+        else
+            w = snprintf(buf + len, size - len, "[\"%s\"]", c->key);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+int json_error(const struct jctx *c, const struct jpath *p, const char *fmt, ...)
+{
+    char path[1024], msg[1024];
+    va_list ap;
+    jpath_format(p, path, sizeof(path));
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return err_setx(EINVAL, "%s: %s: %s", c->what, path, msg);
+}
+
+/* ---- typed reads ---- */
+
+int jv_object(const struct jctx *c, const struct json *v, const struct jpath *p)
+{
+    return v->type == JSON_OBJECT ? 0 : json_error(c, p, "expected object");
+}
+
+int jv_array(const struct jctx *c, const struct json *v, const struct jpath *p)
+{
+    return v->type == JSON_ARRAY ? 0 : json_error(c, p, "expected array");
+}
+
+int jv_string(const struct jctx *c, const struct json *v, const struct jpath *p, char **out)
+{
+    if (v->type != JSON_STRING)
+        return json_error(c, p, "expected string");
+    if (memchr(v->string, '\0', v->n))
+        return json_error(c, p, "string contains a NUL character");
+    *out = (char *)v->string;
+    return 0;
+}
+
+int jv_bool(const struct jctx *c, const struct json *v, const struct jpath *p, bool *out)
+{
+    if (v->type != JSON_BOOL)
+        return json_error(c, p, "expected boolean");
+    *out = v->boolean;
+    return 0;
+}
+
+static bool is_integer_literal(const struct json *v, bool allow_negative)
+{
+    if (v->type != JSON_NUMBER)
+        return false;
+    const char *s = v->number;
+    if (*s == '-') {
+        if (!allow_negative)
+            return false;
+        s++;
+    }
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+int jv_u64(const struct jctx *c, const struct json *v, const struct jpath *p, uint64_t *out)
+{
+    return jv_uint_max(c, v, p, UINT64_MAX, out);
+}
+
+int jv_uint_max(const struct jctx *c, const struct json *v, const struct jpath *p, uint64_t max,
+                uint64_t *out)
+{
+    if (!is_integer_literal(v, false))
+        return json_error(c, p, "expected unsigned integer");
+    uint64_t x;
+    if (parse_u64(v->number, &x) < 0 || x > max)
+        return json_error(c, p, "value %s out of range (0 to %" PRIu64 ")", v->number, max);
+    *out = x;
+    return 0;
+}
+
+int jv_i64(const struct jctx *c, const struct json *v, const struct jpath *p, int64_t *out)
+{
+    return jv_int_range(c, v, p, INT64_MIN, INT64_MAX, out);
+}
+
+int jv_int_range(const struct jctx *c, const struct json *v, const struct jpath *p, int64_t min,
+                 int64_t max, int64_t *out)
+{
+    if (!is_integer_literal(v, true))
+        return json_error(c, p, "expected integer");
+    int64_t x;
+    if (parse_i64(v->number, &x) < 0 || x < min || x > max)
+        return json_error(c, p, "value %s out of range (%" PRId64 " to %" PRId64 ")", v->number,
+                          min, max);
+    *out = x;
+    return 0;
+}
+
+int jv_strv(const struct jctx *c, const struct json *v, const struct jpath *p, char ***out,
+            size_t *n)
+{
+    int r = jv_array(c, v, p);
+    if (r < 0)
+        return r;
+    char **strv = arena_alloc_array(c->arena, v->n + 1, sizeof(char *));
+    for (size_t i = 0; i < v->n; i++) {
+        r = jv_string(c, v->items[i], JP_IDX(p, i), &strv[i]);
+        if (r < 0)
+            return r;
+    }
+    *out = strv;
+    if (n)
+        *n = v->n;
+    return 0;
+}
+
+struct kv_sort {
+    struct json_kv kv;
+    size_t order;
+};
+
+static int kv_sort_cmp(const void *a, const void *b)
+{
+    const struct kv_sort *x = a, *y = b;
+    int c = strcmp(x->kv.key, y->kv.key);
+    if (c)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int jv_strmap(const struct jctx *c, const struct json *v, const struct jpath *p,
+              struct json_kv **out, size_t *n)
+{
+    int r = jv_object(c, v, p);
+    if (r < 0)
+        return r;
+    _cleanup_free_ struct kv_sort *tmp = xcalloc(v->n, sizeof(*tmp));
+    size_t k = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->object.values[i]->type == JSON_NULL)
+            continue;
+        char *s;
+        r = jv_string(c, v->object.values[i], JP_KEY(p, v->object.keys[i]), &s);
+        if (r < 0)
+            return r;
+        tmp[k++] = (struct kv_sort){.kv = {v->object.keys[i], s}, .order = i};
+    }
+    /* sorted by key like Go's map encoding; a repeated key keeps its last value */
+    qsort(tmp, k, sizeof(*tmp), kv_sort_cmp);
+    struct json_kv *kv = arena_alloc_array(c->arena, k, sizeof(*kv));
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (i + 1 < k && streq(tmp[i].kv.key, tmp[i + 1].kv.key))
+            continue;
+        kv[m++] = tmp[i].kv;
+    }
+    *out = kv;
+    *n = m;
+    return 0;
+}
+
+/* ---- members ---- */
+
+#define MEMBER(o, key)                                                                             \
+    struct json *m = json_get((o), (key));                                                         \
+    if (!m)                                                                                        \
+        return 0;                                                                                  \
+    const struct jpath *mp = JP_KEY(p, key);                                                       \
+    int r
+
+int jo_object(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+              struct json **out)
+{
+    MEMBER(o, key);
+    if ((r = jv_object(c, m, mp)) < 0)
+        return r;
+    *out = m;
+    return 1;
+}
+
+int jo_array(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+             struct json **out)
+{
+    MEMBER(o, key);
+    if ((r = jv_array(c, m, mp)) < 0)
+        return r;
+    *out = m;
+    return 1;
+}
+
+int jo_string(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+              char **out)
+{
+    MEMBER(o, key);
+    return (r = jv_string(c, m, mp, out)) < 0 ? r : 1;
+}
+
+int jo_bool(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+            bool *out)
+{
+    MEMBER(o, key);
+    return (r = jv_bool(c, m, mp, out)) < 0 ? r : 1;
+}
+
+int jo_opt_bool(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+                struct opt_bool *out)
+{
+    MEMBER(o, key);
+    if ((r = jv_bool(c, m, mp, &out->v)) < 0)
+        return r;
+    out->set = true;
+    return 1;
+}
+
+int jo_opt_u64(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               struct opt_u64 *out)
+{
+    MEMBER(o, key);
+    if ((r = jv_u64(c, m, mp, &out->v)) < 0)
+        return r;
+    out->set = true;
+    return 1;
+}
+
+int jo_opt_i64(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               struct opt_i64 *out)
+{
+    MEMBER(o, key);
+    if ((r = jv_i64(c, m, mp, &out->v)) < 0)
+        return r;
+    out->set = true;
+    return 1;
+}
+
+int jo_opt_u32(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               struct opt_u32 *out)
+{
+    MEMBER(o, key);
+    uint64_t x;
+    if ((r = jv_uint_max(c, m, mp, UINT32_MAX, &x)) < 0)
+        return r;
+    out->v = (uint32_t)x;
+    out->set = true;
+    return 1;
+}
+
+int jo_opt_i32(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               struct opt_i32 *out)
+{
+    MEMBER(o, key);
+    int64_t x;
+    if ((r = jv_int_range(c, m, mp, INT32_MIN, INT32_MAX, &x)) < 0)
+        return r;
+    out->v = (int32_t)x;
+    out->set = true;
+    return 1;
+}
+
+int jo_strv(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+            char ***out, size_t *n)
+{
+    MEMBER(o, key);
+    return (r = jv_strv(c, m, mp, out, n)) < 0 ? r : 1;
+}
+
+int jo_strmap(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+              struct json_kv **out, size_t *n)
+{
+    MEMBER(o, key);
+    return (r = jv_strmap(c, m, mp, out, n)) < 0 ? r : 1;
+}
+
+int jo_require(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               struct json **out)
+{
+    struct json *m = json_get(o, key);
+    if (!m)
+        return json_error(c, JP_KEY(p, key), "missing required field");
+    *out = m;
+    return 0;
+}

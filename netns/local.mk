@@ -1,0 +1,1 @@
+# netns/: rtnetlink through libmnl (issue 4).
