@@ -96,6 +96,20 @@ void cgroup_stats_free(struct cgroup_stats *st);
 /* The "data" object of runc's `events --stats` output. */
 void cgroup_stats_to_json(const struct cgroup_stats *st, struct jw *w);
 
+/*
+ * Called by the container process in its mount namespace before pivot_root, for
+ * a "cgroup" or "cgroup2" entry in mounts: mount what the container should see
+ * at target (a path such as /proc/self/fd/N naming the directory in the rootfs),
+ * as runc does: cgroup2 on a unified host; on legacy/hybrid hosts a tmpfs with
+ * one mount per v1 hierarchy (co-mounted controllers get their symlinks, e.g.
+ * cpu -> cpu,cpuacct) plus "unified" on hybrid hosts. With a new cgroup
+ * namespace the fresh mounts show the namespace root; without one, the
+ * container's own cgroup directories are bind-mounted. flags are the entry's
+ * MS_* flags (ro, nosuid, ...), applied to every mount made here.
+ */
+int cgroup_mount_in_container(const struct cgroup *cg, const char *target, unsigned long flags,
+                              bool cgroupns);
+
 /* Persist the resolved cgroup in state.json (one JSON value) and read it back. */
 void cgroup_state_write(const struct cgroup *cg, struct jw *w);
 int cgroup_state_read(const struct json *v, struct cgroup **out);

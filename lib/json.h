@@ -132,12 +132,12 @@ struct jw {
     char *buf;
     size_t len, cap;
     int depth;
-    bool indent;          /* Go's MarshalIndent(v, "", "  ") layout */
+    const char *indent;   /* NULL: compact (Encoder.Encode); else MarshalIndent(v, "", indent) */
     bool first[JSON_MAX_DEPTH];
     bool after_key;
 };
 
-void jw_init(struct jw *w, bool indent);
+void jw_init(struct jw *w, const char *indent);
 void jw_free(struct jw *w);
 /* Hand out the buffer (NUL-terminated); the writer is reset. */
 char *jw_steal(struct jw *w, size_t *len);

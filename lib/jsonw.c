@@ -35,11 +35,12 @@ static void newline_indent(struct jw *w)
     if (!w->indent)
         return;
     jw_putc(w, '\n');
+    size_t n = strlen(w->indent);
     for (int i = 0; i < w->depth; i++)
-        put(w, "  ", 2);
+        put(w, w->indent, n);
 }
 
-void jw_init(struct jw *w, bool indent)
+void jw_init(struct jw *w, const char *indent)
 {
     memset(w, 0, sizeof(*w));
     w->indent = indent;
@@ -58,7 +59,7 @@ char *jw_steal(struct jw *w, size_t *len)
     char *b = w->buf;
     if (len)
         *len = w->len;
-    bool indent = w->indent;
+    const char *indent = w->indent;
     jw_init(w, indent);
     return b;
 }

@@ -46,7 +46,7 @@ static void write_line(int fd, enum log_level level, const char *msg)
     format_rfc3339nano(&now, ts);
     if (log_json) {
         struct jw w;
-        jw_init(&w, false);
+        jw_init(&w, NULL);
         jw_object_begin(&w);
         jw_kv_string(&w, "level", level_names[level]);
         jw_kv_string(&w, "msg", msg);
