@@ -1,2 +1,5 @@
 berth_SOURCES += \
-	cli/main.c
+	cli/cli.h \
+	cli/main.c \
+	cli/cmd_lifecycle.c \
+	cli/cmd_info.c

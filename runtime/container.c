@@ -1,1 +1,654 @@
-/* placeholder: being written */
+/*
+ * create, start and run. A create prepares everything that can fail before
+ * touching the disk (config, rootfs, namespaces, seccomp), then reserves the
+ * id, makes the cgroup and clones the container process. Whatever fails after
+ * that is rolled back in creation_abort(): no state dir, process, cgroup or
+ * mount is left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "runtime/container.h"
+#include "runtime/init.h"
+
+#define CONFIG_MAX_SIZE (32 << 20)
+
+struct creation {
+    const struct runtime_opts *rt;
+    const struct create_opts *o;
+    bool use_fifo; /* create: wait for `start` on exec.fifo; run: on the sync socket */
+    struct spec *spec;
+    char *config_text;
+    size_t config_len;
+    char *bundle, *rootfs, *state_dir;
+    int rootfd, dirfd;
+    bool dir_made;
+    struct cgroup *cg;
+    struct seccomp_filter *seccomp;
+    struct ns_plan plan;
+    int stub_fd, console_fd, fifo_fd;
+    int sync[2];
+    pid_t pid;
+    int pidfd;
+    struct container_state *st;
+};
+
+static void creation_init(struct creation *cr, const struct runtime_opts *rt,
+                          const struct create_opts *o, bool use_fifo)
+{
+    memset(cr, 0, sizeof(*cr));
+    cr->rt = rt;
+    cr->o = o;
+    cr->use_fifo = use_fifo;
+    cr->rootfd = cr->dirfd = cr->stub_fd = cr->console_fd = cr->fifo_fd = cr->pidfd = -1;
+    cr->sync[0] = cr->sync[1] = -1;
+    for (int t = 0; t < NS__COUNT; t++)
+        cr->plan.join_fd[t] = -1;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static void creation_free(struct creation *cr)
+{
+    close_fd(&cr->rootfd);
+    close_fd(&cr->dirfd);
+    close_fd(&cr->stub_fd);
+    close_fd(&cr->console_fd);
+    close_fd(&cr->fifo_fd);
+    close_fd(&cr->sync[0]);
+    close_fd(&cr->sync[1]);
+    close_fd(&cr->pidfd);
+    ns_plan_close(&cr->plan);
+    if (cr->seccomp)
+        seccomp_filter_free(cr->seccomp);
+    if (cr->cg)
+        cgroup_free(cr->cg);
+    if (cr->spec)
+        spec_free(cr->spec);
+    state_free(cr->st);
+    free(cr->config_text);
+    free(cr->bundle);
+    free(cr->rootfs);
+    free(cr->state_dir);
+}
+
+/* ---- preparation: nothing on disk changes here ---- */
+
+static int load_config(struct creation *cr)
+{
+    const char *b = cr->o->bundle ? cr->o->bundle : ".";
+    cr->bundle = realpath(b, NULL);
+    if (!cr->bundle)
+        return err_set(errno, "bundle %s", b);
+    _cleanup_close_ int bfd = open(cr->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bfd < 0)
+        return err_set(errno, "bundle %s", cr->bundle);
+    int r = read_file_at(bfd, "config.json", CONFIG_MAX_SIZE, &cr->config_text, &cr->config_len);
+    if (r == -EFBIG)
+        return err_setx(EFBIG, "config.json in %s is larger than 32 MiB", cr->bundle);
+    if (r < 0)
+        return err_set(r, "read %s/config.json", cr->bundle);
+    return spec_parse(cr->config_text, cr->config_len, "config.json", &cr->spec);
+}
+
+static int check_config(struct creation *cr)
+{
+    const struct spec *s = cr->spec;
+    if (!s->process)
+        return err_setx(EINVAL, "config.json: .process: missing required field (a container "
+                                "needs a process to run)");
+    if (!s->ns[NS_MNT])
+        return err_setx(EINVAL, "config.json: .linux.namespaces: a mount namespace is required");
+    if (s->hostname && !s->ns[NS_UTS])
+        return err_setx(EINVAL, "config.json: .hostname: setting a hostname needs a uts "
+                                "namespace");
+    if (s->process->terminal && !cr->o->console_socket)
+        return err_setx(EINVAL, "process.terminal is true: pass --console-socket to receive "
+                                "the terminal");
+    if (!s->process->terminal && cr->o->console_socket)
+        return err_setx(EINVAL, "--console-socket was given but process.terminal is false");
+    _cleanup_free_ char *root = s->root_path[0] == '/' ? xstrdup(s->root_path)
+                                                       : xasprintf("%s/%s", cr->bundle, s->root_path);
+    cr->rootfs = realpath(root, NULL);
+    if (!cr->rootfs)
+        return err_set(errno, "config.json: .root.path: rootfs %s", root);
+    struct stat st;
+    if (stat(cr->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+        return err_setx(ENOTDIR, "config.json: .root.path: rootfs %s is not a directory",
+                        cr->rootfs);
+    return 0;
+}
+
+static int connect_console(const char *path, int *out)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(errno, "console socket: socket");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        close(fd);
+        return err_setx(ENAMETOOLONG, "console socket %s: path too long", path);
+    }
+    strcpy(sa.sun_path, path);
+    if (RETRY_EINTR(connect(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0) {
+        int e = errno;
+        close(fd);
+        return err_set(e, "connect to console socket %s", path);
+    }
+    *out = fd;
+    return 0;
+}
+
+static int creation_prepare(struct creation *cr)
+{
+    int r;
+    if ((r = id_validate(cr->o->id)) < 0 || (r = load_config(cr)) < 0 || (r = check_config(cr)) < 0)
+        return r;
+    if (cr->spec->linux_.seccomp && (r = seccomp_filter_build(cr->spec->linux_.seccomp, &cr->seccomp)) < 0)
+        return err_prefix(r, "config.json: .linux.seccomp");
+    if ((r = ns_plan_build(cr->spec, &cr->plan)) < 0 || (r = exec_stub_memfd(&cr->stub_fd)) < 0)
+        return r;
+    if (cr->o->console_socket && (r = connect_console(cr->o->console_socket, &cr->console_fd)) < 0)
+        return r;
+    return 0;
+}
+
+/* ---- reservation: from here on, creation_abort() undoes everything ---- */
+
+static int make_state(struct creation *cr)
+{
+    struct container_state *st = xzalloc(sizeof(*st));
+    cr->st = st;
+    st->id = arena_strdup(&st->arena, cr->o->id);
+    st->bundle = arena_strdup(&st->arena, cr->bundle);
+    st->rootfs = arena_strdup(&st->arena, cr->rootfs);
+    st->owner = "";
+    st->recorded_status = cr->use_fifo ? STATUS_CREATED : STATUS_RUNNING;
+    st->annotations = cr->spec->annotations;
+    st->n_annotations = cr->spec->n_annotations;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    format_rfc3339nano(&now, st->created);
+    read_boot_id(st->boot_id);
+    if (cr->cg) {
+        struct jw w;
+        jw_init(&w, NULL);
+        cgroup_state_write(cr->cg, &w);
+        st->cgroup_json = arena_strdup(&st->arena, w.buf ? w.buf : "null");
+        jw_free(&w);
+    }
+    /* recorded before the process exists so delete can clean up after a killed create */
+    return state_save(cr->dirfd, st);
+}
+
+static int make_fifo(struct creation *cr)
+{
+    if (mkfifoat(cr->dirfd, "exec.fifo", 0600) < 0)
+        return err_set(errno, "create %s/exec.fifo", cr->state_dir);
+    /* O_RDWR never blocks on a fifo, and keeps a writer so the child's read waits for data */
+    cr->fifo_fd = openat(cr->dirfd, "exec.fifo", O_RDWR | O_CLOEXEC);
+    if (cr->fifo_fd < 0)
+        return err_set(errno, "open %s/exec.fifo", cr->state_dir);
+    return 0;
+}
+
+static int creation_reserve(struct creation *cr)
+{
+    const char *id = cr->o->id;
+    int r = state_root_open(cr->rt->root, true, &cr->rootfd);
+    if (r < 0 || (r = state_dir_create(cr->rootfd, id, &cr->dirfd)) < 0)
+        return r;
+    cr->dir_made = true;
+    cr->state_dir = xasprintf("%s/%s", cr->rt->root, id);
+    r = write_file_atomic_at(cr->dirfd, "config.json", cr->config_text, cr->config_len, 0600);
+    if (r < 0)
+        return err_set(r, "save config.json in %s", cr->state_dir);
+    struct cgroup_params cp = {.id = id, .path = cr->spec->linux_.cgroups_path,
+                               .resources = cr->spec->linux_.resources,
+                               .systemd = cr->rt->systemd_cgroup};
+    if ((r = cgroup_create(&cp, &cr->cg)) < 0)
+        return r;
+    if ((r = make_state(cr)) < 0)
+        return r;
+    return cr->use_fifo ? make_fifo(cr) : 0;
+}
+
+/* ---- spawning ---- */
+
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+            set_tid_size, cgroup;
+};
+
+static pid_t clone_child(uint64_t flags, int cgroup_fd, int *pidfd, bool *into_cgroup)
+{
+    struct clone_args_v2 a = {.flags = flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)pidfd,
+                              .exit_signal = SIGCHLD};
+    *into_cgroup = false;
+    if (cgroup_fd >= 0) {
+        a.flags |= CLONE_INTO_CGROUP;
+        a.cgroup = (uint64_t)cgroup_fd;
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+    if (pid >= 0) {
+        *into_cgroup = cgroup_fd >= 0;
+        return pid;
+    }
+    if (errno != ENOSYS && errno != E2BIG && !(errno == EINVAL && cgroup_fd >= 0))
+        return -1;
+    /* no clone3 (or no CLONE_INTO_CGROUP): classic clone, the parent enters the cgroup */
+    pid = (pid_t)syscall(SYS_clone, (unsigned long)(flags & ~(uint64_t)CLONE_NEWCGROUP) | SIGCHLD,
+                         NULL, NULL, NULL, NULL);
+    if (pid > 0)
+        *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return pid;
+}
+
+static int reap_error(struct creation *cr)
+{
+    int status = 0;
+    if (cr->pid > 0 && RETRY_EINTR(waitpid(cr->pid, &status, 0)) == cr->pid) {
+        cr->pid = 0;
+        if (WIFSIGNALED(status))
+            return err_setx(EIO, "the container process was killed by signal %d during setup",
+                            WTERMSIG(status));
+        return err_setx(EIO, "the container process exited with status %d during setup",
+                        WEXITSTATUS(status));
+    }
+    return err_setx(EIO, "the container process exited during setup");
+}
+
+static char *parent_state_json(struct creation *cr, enum container_status s)
+{
+    return hook_state_json(cr->st, s, cr->pid);
+}
+
+static int run_runtime_hooks(struct creation *cr)
+{
+    _cleanup_free_ char *json = parent_state_json(cr, STATUS_CREATING);
+    int r = hooks_run(cr->spec, HOOK_PRESTART, json);
+    if (r == 0)
+        r = hooks_run(cr->spec, HOOK_CREATE_RUNTIME, json);
+    return r;
+}
+
+static int forward_seccomp_fd(struct creation *cr, int fd)
+{
+    const struct spec_seccomp *sc = cr->spec->linux_.seccomp;
+    _cleanup_free_ char *json = parent_state_json(cr, STATUS_CREATING);
+    int r = seccomp_send_listener(sc->listener_path, sc->listener_metadata, fd, cr->pid, json);
+    close(fd);
+    return r;
+}
+
+static int handle_message(struct creation *cr, enum sync_type t, int v, const char *text, int fd)
+{
+    int r = 0;
+    switch (t) {
+    case SYNC_ERROR:
+        return err_setx(v > 0 ? v : EIO, "%s", text);
+    case SYNC_USERNS:
+        r = ns_write_id_maps(cr->pid, cr->spec);
+        break;
+    case SYNC_STAGE2_PID: {
+        /* the first stage has done its part; the container process is its child (ours) */
+        RETRY_EINTR(waitpid(cr->pid, NULL, 0));
+        close_fd(&cr->pidfd);
+        cr->pid = v;
+        cr->pidfd = (int)syscall(SYS_pidfd_open, cr->pid, 0);
+        return 0;
+    }
+    case SYNC_NAMESPACES_READY:
+        r = run_runtime_hooks(cr);
+        break;
+    case SYNC_SECCOMP_FD:
+        r = fd >= 0 ? forward_seccomp_fd(cr, fd) : err_setx(EBADMSG, "seccomp listener missing");
+        break;
+    case SYNC_READY:
+        return 1;
+    default:
+        return err_setx(EBADMSG, "unexpected message %d from the container process", t);
+    }
+    if (r < 0)
+        return r;
+    return sync_send(cr->sync[0], SYNC_CONTINUE, 0, NULL, -1) < 0 ? reap_error(cr) : 0;
+}
+
+static int parent_loop(struct creation *cr)
+{
+    for (;;) {
+        enum sync_type t;
+        int v, fd;
+        char text[4200];
+        int r = sync_recv(cr->sync[0], &t, &v, text, sizeof(text), &fd);
+        if (r < 0)
+            return err_set(r, "read from the container process");
+        if (r == 0)
+            return reap_error(cr);
+        r = handle_message(cr, t, v, text, fd);
+        if (r != 0)
+            return r < 0 ? r : 0;
+    }
+}
+
+static void fill_ctx(struct creation *cr, struct init_ctx *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->spec = cr->spec;
+    c->id = cr->o->id;
+    c->bundle = cr->bundle;
+    c->rootfs = cr->rootfs;
+    c->state_dir = cr->state_dir;
+    c->cgroup = cr->cg;
+    c->seccomp = cr->seccomp;
+    c->plan = cr->plan;
+    c->sync_fd = cr->sync[1];
+    c->fifo_fd = cr->fifo_fd;
+    c->console_fd = cr->console_fd;
+    c->stub_fd = cr->stub_fd;
+    c->preserve_fds = cr->o->preserve_fds;
+    c->no_pivot = cr->o->no_pivot;
+    c->no_new_keyring = cr->o->no_new_keyring;
+    c->parent_pid = getpid();
+    c->state = cr->st;
+    for (size_t i = 0; i < cr->spec->n_mounts; i++)
+        if (cr->spec->mounts[i].type && streq(cr->spec->mounts[i].type, "proc") &&
+            streq(cr->spec->mounts[i].destination, "/proc"))
+            c->proc_mounted = true;
+}
+
+static int clone_into_pidns(struct creation *cr, struct init_ctx *c, uint64_t flags, int cgfd,
+                            bool *into_cgroup)
+{
+    _cleanup_close_ int own_pidns = -1;
+    if (cr->plan.pid_join_in_parent) {
+        own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || setns(cr->plan.join_fd[NS_PID], CLONE_NEWPID) < 0)
+            return err_set(errno, "join pid namespace %s", cr->spec->ns[NS_PID]->path);
+    }
+    cr->pid = clone_child(flags, cgfd, &cr->pidfd, into_cgroup);
+    if (cr->pid == 0) {
+        /* the state dir's lock must end with `create`, not live on in the container */
+        close(cr->sync[0]);
+        close(cr->dirfd);
+        close(cr->rootfd);
+        init_main(c);
+    }
+    int e = errno;
+    if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0)
+        log_warn("could not return to berth's own pid namespace: %s", strerror(errno));
+    if (cr->pid < 0) {
+        cr->pid = 0;
+        return err_set(e, "clone the container process");
+    }
+    return 0;
+}
+
+static int creation_spawn(struct creation *cr)
+{
+    struct init_ctx c;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cr->sync) < 0)
+        return err_set(errno, "socketpair");
+    int cgfd = cr->plan.staged ? -1 : cgroup_clone_fd(cr->cg);
+    uint64_t flags = (uint64_t)cr->plan.clone_flags;
+    /* born in its cgroup: a cgroup namespace can come with the clone too */
+    if (cgfd >= 0 && cr->plan.new_cgroup)
+        flags |= CLONE_NEWCGROUP;
+    fill_ctx(cr, &c);
+    c.plan.new_cgroup = cr->plan.new_cgroup && cgfd < 0;
+    c.await_parent = cgfd < 0 || (cr->plan.new_user && !cr->plan.staged);
+    bool into = false;
+    int r = clone_into_pidns(cr, &c, flags, cgfd, &into);
+    if (r < 0)
+        return r;
+    close_fd(&cr->sync[1]);
+    close_fd(&cr->fifo_fd);
+    if (cgfd >= 0 && !into) {
+        /* clone3 refused CLONE_INTO_CGROUP: the child waits for us anyway */
+        log_debug("CLONE_INTO_CGROUP unavailable, entering the cgroup after clone");
+    }
+    if (c.await_parent) {
+        if (!into && (r = cgroup_enter(cr->cg, cr->pid)) < 0)
+            return r;
+        if (cr->plan.new_user && !cr->plan.staged && (r = ns_write_id_maps(cr->pid, cr->spec)) < 0)
+            return r;
+        if (sync_send(cr->sync[0], SYNC_CONTINUE, 0, NULL, -1) < 0)
+            return reap_error(cr);
+    }
+    return parent_loop(cr);
+}
+
+static int write_pid_file(const char *path, pid_t pid)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+    _cleanup_free_ char *copy = xstrdup(path);
+    char *slash = strrchr(copy, '/');
+    const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+    const char *name = slash ? slash + 1 : copy;
+    if (slash)
+        *slash = '\0';
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return err_set(errno, "--pid-file %s: open directory", path);
+    int r = write_file_atomic_at(dfd, name, buf, (size_t)n, 0644);
+    return r < 0 ? err_set(r, "--pid-file %s", path) : 0;
+}
+
+static int creation_commit(struct creation *cr)
+{
+    int r = proc_start_time(cr->pid, &cr->st->pid_start, NULL);
+    if (r < 0)
+        return err_set(r, "read the start time of the container process %d", (int)cr->pid);
+    cr->st->pid = cr->pid;
+    if ((r = state_save(cr->dirfd, cr->st)) < 0)
+        return r;
+    if (cr->o->pid_file && (r = write_pid_file(cr->o->pid_file, cr->pid)) < 0)
+        return r;
+    return 0;
+}
+
+static void creation_abort(struct creation *cr)
+{
+    char saved[4096];
+    int code = err_code();
+    snprintf(saved, sizeof(saved), "%s", err_msg());
+    if (cr->pid > 0) {
+        kill(cr->pid, SIGKILL);
+        RETRY_EINTR(waitpid(cr->pid, NULL, 0));
+        cr->pid = 0;
+    }
+    if (cr->cg && cgroup_destroy(cr->cg) < 0)
+        log_warn("cleanup: %s", err_msg());
+    if (cr->dir_made && state_dir_remove(cr->rootfd, cr->o->id) < 0)
+        log_warn("cleanup: %s", err_msg());
+    cr->dir_made = false;
+    err_setx(code, "%s", saved);
+}
+
+static int create_container(struct creation *cr)
+{
+    int r = creation_prepare(cr);
+    if (r < 0)
+        return r;
+    if ((r = creation_reserve(cr)) < 0 || (r = creation_spawn(cr)) < 0 ||
+        (r = creation_commit(cr)) < 0) {
+        creation_abort(cr);
+        return r;
+    }
+    return 0;
+}
+
+int container_create(const struct runtime_opts *rt, const struct create_opts *o)
+{
+    struct creation cr;
+    creation_init(&cr, rt, o, true);
+    int r = create_container(&cr);
+    creation_free(&cr);
+    return r;
+}
+
+/* ---- start ---- */
+
+static void run_poststart(const struct spec *s, const struct container_state *st)
+{
+    if (!s->hooks.n[HOOK_POSTSTART])
+        return;
+    _cleanup_free_ char *json = hook_state_json(st, STATUS_RUNNING, st->pid);
+    /* the spec: a failing poststart hook is a warning, the container keeps running */
+    if (hooks_run(s, HOOK_POSTSTART, json) < 0)
+        log_warn("%s", err_msg());
+}
+
+static int release_fifo(int dirfd, const char *id)
+{
+    _cleanup_close_ int fd = openat(dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENXIO)
+            return err_setx(ESRCH, "container %s: its process exited before start", id);
+        return err_set(errno, "open exec.fifo of container %s", id);
+    }
+    if (write(fd, "0", 1) != 1)
+        return err_set(errno, "write exec.fifo of container %s", id);
+    if (unlinkat(dirfd, "exec.fifo", 0) < 0)
+        return err_set(errno, "remove exec.fifo of container %s", id);
+    return 0;
+}
+
+int container_start(const struct runtime_opts *rt, const char *id)
+{
+    _cleanup_close_ int dirfd = -1;
+    _cleanup_state_ struct container_state *st = NULL;
+    enum container_status status;
+    int r = container_load(rt, id, true, &dirfd, &st, &status);
+    if (r < 0)
+        return r;
+    if (status != STATUS_CREATED)
+        return err_setx(EINVAL, "cannot start container %s: it is %s, not created", id,
+                        status_name(status));
+    if ((r = release_fifo(dirfd, id)) < 0)
+        return r;
+    st->recorded_status = STATUS_RUNNING;
+    if ((r = state_save(dirfd, st)) < 0)
+        return r;
+    _cleanup_spec_ struct spec *spec = NULL;
+    _cleanup_free_ char *sdir = xasprintf("%s/%s", rt->root, id);
+    if (spec_load(sdir, &spec) == 0)
+        run_poststart(spec, st);
+    return 0;
+}
+
+/* ---- run ---- */
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static int block_signals(int *sfd)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+        sigaddset(&set, forwarded_signals[i]);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return err_set(errno, "block signals");
+    *sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    return *sfd < 0 ? err_set(errno, "signalfd") : 0;
+}
+
+/* After SYNC_START: the socket closes at exec; an error message means the last steps failed. */
+static int wait_exec(struct creation *cr)
+{
+    enum sync_type t;
+    int v;
+    char text[4200];
+    int r = sync_recv(cr->sync[0], &t, &v, text, sizeof(text), NULL);
+    if (r > 0 && t == SYNC_ERROR)
+        return err_setx(v > 0 ? v : EIO, "%s", text);
+    return 0;
+}
+
+static int wait_container(struct creation *cr, int sfd, int *exit_code)
+{
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = RETRY_EINTR(read(sfd, &si, sizeof(si)));
+        if (n != sizeof(si))
+            return err_set(errno, "read signalfd");
+        if (si.ssi_signo != SIGCHLD) {
+            if (syscall(SYS_pidfd_send_signal, cr->pidfd, si.ssi_signo, NULL, 0) < 0)
+                kill(cr->pid, (int)si.ssi_signo);
+            continue;
+        }
+        int status;
+        pid_t w;
+        while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (w != cr->pid)
+                continue;
+            *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            cr->pid = 0;
+            return 0;
+        }
+    }
+}
+
+static int run_container(struct creation *cr, bool detach, int *exit_code, int *sfd)
+{
+    int r;
+    if ((r = creation_prepare(cr)) < 0)
+        return r;
+    if ((r = creation_reserve(cr)) < 0 || (r = creation_spawn(cr)) < 0 ||
+        (r = creation_commit(cr)) < 0 || (r = block_signals(sfd)) < 0)
+        goto fail;
+    if (sync_send(cr->sync[0], SYNC_START, 0, NULL, -1) < 0) {
+        r = reap_error(cr);
+        goto fail;
+    }
+    if ((r = wait_exec(cr)) < 0)
+        goto fail;
+    run_poststart(cr->spec, cr->st);
+    if (detach)
+        return 0;
+    return wait_container(cr, *sfd, exit_code);
+fail:
+    creation_abort(cr);
+    return r;
+}
+
+int container_run(const struct runtime_opts *rt, const struct create_opts *o, bool detach,
+                  bool keep, int *exit_code)
+{
+    struct creation cr;
+    _cleanup_close_ int sfd = -1;
+    creation_init(&cr, rt, o, false);
+    *exit_code = 0;
+    int r = run_container(&cr, detach, exit_code, &sfd);
+    bool started = r == 0 && cr.dir_made;
+    creation_free(&cr);
+    if (started && !detach && !keep && container_delete(rt, o->id, true) < 0)
+        log_warn("%s", err_msg());
+    return r;
+}

@@ -1,1 +1,49 @@
+/*
+ * The lifecycle operations behind berth's commands. cli/ parses arguments and
+ * prints; everything else happens here. Every function returns 0 or -errno
+ * with err_msg() describing the failure.
+ */
 #pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/state.h"
+
+struct runtime_opts {
+    const char *root; /* state directory root, default /run/berth */
+    bool systemd_cgroup;
+};
+
+struct create_opts {
+    const char *id;
+    const char *bundle; /* default "." */
+    const char *pid_file;
+    const char *console_socket;
+    unsigned preserve_fds;
+    bool no_pivot;
+    bool no_new_keyring;
+};
+
+int container_create(const struct runtime_opts *rt, const struct create_opts *o);
+int container_start(const struct runtime_opts *rt, const char *id);
+/* create + start; in the foreground wait and set *exit_code (128+N for signal N), then delete
+ * unless keep. Detached: return once started. */
+int container_run(const struct runtime_opts *rt, const struct create_opts *o, bool detach,
+                  bool keep, int *exit_code);
+int container_kill(const struct runtime_opts *rt, const char *id, int sig, bool all);
+int container_delete(const struct runtime_opts *rt, const char *id, bool force);
+
+/* The OCI state of one container, indented like runc's `state` output. */
+int container_state_json(const struct runtime_opts *rt, const char *id, char **out);
+
+struct container_info {
+    struct container_state *st;
+    enum container_status status;
+};
+int container_list(const struct runtime_opts *rt, struct container_info **out, size_t *n);
+void container_list_free(struct container_info *list, size_t n);
+
+/* Load a container's state and live status (paused included). */
+int container_load(const struct runtime_opts *rt, const char *id, bool lock, int *dirfd,
+                   struct container_state **st, enum container_status *status);

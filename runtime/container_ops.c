@@ -1,0 +1,261 @@
+/* kill, delete, state and list. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "lib/err.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "runtime/container.h"
+#include "runtime/init.h"
+
+static int load_cgroup(const struct container_state *st, struct cgroup **out)
+{
+    *out = NULL;
+    if (!st->cgroup_json)
+        return 0;
+    struct arena a = {0};
+    struct json *v;
+    int r = json_parse(&a, st->cgroup_json, strlen(st->cgroup_json), "cgroup state", &v);
+    if (r == 0)
+        r = cgroup_state_read(v, out);
+    arena_free(&a);
+    return r;
+}
+
+int container_load(const struct runtime_opts *rt, const char *id, bool lock, int *dirfd,
+                   struct container_state **stp, enum container_status *status)
+{
+    _cleanup_close_ int rootfd = -1, fd = -1;
+    int r = id_validate(id);
+    if (r < 0)
+        return r;
+    r = state_root_open(rt->root, false, &rootfd);
+    if (r == -ENOENT)
+        return err_setx(ENOENT, "container %s does not exist", id);
+    if (r < 0)
+        return r;
+    r = lock ? state_dir_open_locked(rootfd, id, &fd) : state_dir_open(rootfd, id, &fd);
+    if (r < 0)
+        return r;
+    struct container_state *st;
+    if ((r = state_load(fd, id, &st)) < 0)
+        return r;
+    enum container_status s = state_status(st, fd);
+    if (s == STATUS_RUNNING) {
+        _cleanup_cgroup_ struct cgroup *cg = NULL;
+        bool frozen = false;
+        if (load_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen)
+            s = STATUS_PAUSED;
+    }
+    *stp = st;
+    *status = s;
+    if (dirfd)
+        *dirfd = TAKE_FD(fd);
+    return 0;
+}
+
+/* ---- kill ---- */
+
+static int open_verified_pidfd(const struct container_state *st, int *out)
+{
+    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+    if (fd < 0)
+        return -errno;
+    /* the pid could have been reused between reading state and opening it */
+    if (!state_process_alive(st)) {
+        close(fd);
+        return -ESRCH;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int signal_process(const struct container_state *st, int sig)
+{
+    _cleanup_close_ int pidfd = -1;
+    int r = open_verified_pidfd(st, &pidfd);
+    if (r < 0)
+        return r;
+    if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+        return -errno;
+    return 0;
+}
+
+int container_kill(const struct runtime_opts *rt, const char *id, int sig, bool all)
+{
+    _cleanup_state_ struct container_state *st = NULL;
+    enum container_status status;
+    int r = container_load(rt, id, false, NULL, &st, &status);
+    if (r < 0)
+        return r;
+    if (status == STATUS_STOPPED || status == STATUS_CREATING)
+        return err_setx(ESRCH, "container %s is %s: nothing to signal", id, status_name(status));
+    if (all) {
+        _cleanup_cgroup_ struct cgroup *cg = NULL;
+        if ((r = load_cgroup(st, &cg)) < 0)
+            return r;
+        if (cg)
+            return cgroup_kill(cg, sig);
+    }
+    r = signal_process(st, sig);
+    if (r == -ESRCH)
+        return err_setx(ESRCH, "container %s is not running", id);
+    return r < 0 ? err_set(r, "signal %d to container %s (pid %d)", sig, id, (int)st->pid) : 0;
+}
+
+/* ---- delete ---- */
+
+/* Wait (bounded) for the container's process to be gone. */
+static void wait_gone(const struct container_state *st)
+{
+    _cleanup_close_ int pidfd = -1;
+    if (open_verified_pidfd(st, &pidfd) < 0)
+        return;
+    for (int i = 0; i < 100; i++) {
+        struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+        if (poll(&pf, 1, 50) > 0 || !state_process_alive(st))
+            return;
+    }
+    log_warn("container %s: process %d did not exit after SIGKILL", st->id, (int)st->pid);
+}
+
+static void run_poststop(const struct runtime_opts *rt, const struct container_state *st)
+{
+    _cleanup_spec_ struct spec *spec = NULL;
+    _cleanup_free_ char *sdir = xasprintf("%s/%s", rt->root, st->id);
+    if (spec_load(sdir, &spec) < 0 || !spec->hooks.n[HOOK_POSTSTOP])
+        return;
+    _cleanup_free_ char *json = hook_state_json(st, STATUS_STOPPED, st->pid);
+    /* the spec: a failing poststop hook is a warning, delete goes on */
+    if (hooks_run(spec, HOOK_POSTSTOP, json) < 0)
+        log_warn("%s", err_msg());
+}
+
+static int remove_leftover(int rootfd, int dirfd, const char *id, bool force)
+{
+    /* a directory without state: a create in progress, or one that was killed */
+    if (state_dir_busy(dirfd))
+        return err_setx(EBUSY, "container %s is being created", id);
+    if (!force)
+        return err_setx(EINVAL, "container %s has no state (a create was interrupted): use "
+                                "delete --force to remove it",
+                        id);
+    return state_dir_remove(rootfd, id);
+}
+
+static bool has_state(int rootfd, const char *id, int *dirfd)
+{
+    return state_dir_open(rootfd, id, dirfd) == 0 &&
+           faccessat(*dirfd, "state.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void stop_processes(struct container_state *st, struct cgroup *cg)
+{
+    if (cg)
+        cgroup_kill(cg, SIGKILL);
+    signal_process(st, SIGKILL);
+    wait_gone(st);
+}
+
+int container_delete(const struct runtime_opts *rt, const char *id, bool force)
+{
+    _cleanup_close_ int rootfd = -1, probe = -1, dirfd = -1;
+    int r = id_validate(id);
+    if (r < 0)
+        return r;
+    if ((r = state_root_open(rt->root, false, &rootfd)) < 0)
+        return r == -ENOENT ? err_setx(ENOENT, "container %s does not exist", id) : r;
+    if (!has_state(rootfd, id, &probe)) {
+        if (probe < 0)
+            return err_setx(ENOENT, "container %s does not exist", id);
+        return remove_leftover(rootfd, probe, id, force);
+    }
+    _cleanup_state_ struct container_state *st = NULL;
+    enum container_status status;
+    if ((r = container_load(rt, id, true, &dirfd, &st, &status)) < 0)
+        return r;
+    if ((status == STATUS_RUNNING || status == STATUS_PAUSED) && !force)
+        return err_setx(EBUSY,
+                        "cannot delete container %s that is not stopped: %s (use delete --force)",
+                        id, status_name(status));
+    _cleanup_cgroup_ struct cgroup *cg = NULL;
+    if (load_cgroup(st, &cg) < 0)
+        log_warn("container %s: %s", id, err_msg());
+    if (status != STATUS_STOPPED)
+        stop_processes(st, cg);
+    if (cg && (r = cgroup_destroy(cg)) < 0)
+        return r;
+    run_poststop(rt, st);
+    return state_dir_remove(rootfd, id);
+}
+
+/* ---- state and list ---- */
+
+int container_state_json(const struct runtime_opts *rt, const char *id, char **out)
+{
+    _cleanup_state_ struct container_state *st = NULL;
+    enum container_status status;
+    int r = container_load(rt, id, false, NULL, &st, &status);
+    if (r < 0)
+        return r;
+    struct jw w;
+    jw_init(&w, "  ");
+    state_write_oci(&w, st, status, true);
+    *out = jw_steal(&w, NULL);
+    return 0;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+    return strcmp(((const struct container_info *)a)->st->id,
+                  ((const struct container_info *)b)->st->id);
+}
+
+int container_list(const struct runtime_opts *rt, struct container_info **out, size_t *n)
+{
+    _cleanup_close_ int rootfd = -1;
+    *out = NULL;
+    *n = 0;
+    int r = state_root_open(rt->root, false, &rootfd);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
+    _cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(rootfd));
+    if (!d)
+        return err_set(errno, "list %s", rt->root);
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || id_validate(de->d_name) < 0)
+            continue;
+        struct container_state *st;
+        enum container_status status;
+        if (container_load(rt, de->d_name, false, NULL, &st, &status) < 0)
+            continue; /* being created, or not ours */
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = xreallocarray(*out, cap, sizeof(**out));
+        }
+        (*out)[(*n)++] = (struct container_info){.st = st, .status = status};
+    }
+    err_clear();
+    qsort(*out, *n, sizeof(**out), cmp_info);
+    return 0;
+}
+
+void container_list_free(struct container_info *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        state_free(list[i].st);
+    free(list);
+}

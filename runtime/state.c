@@ -1,0 +1,412 @@
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/fs.h"
+#include "lib/util.h"
+#include "runtime/state.h"
+
+#define STATE_FILE     "state.json"
+#define STATE_MAX_SIZE (4 << 20)
+#define OCI_VERSION    BERTH_SPEC_VERSION
+
+static const char *const status_names[] = {
+        [STATUS_CREATING] = "creating", [STATUS_CREATED] = "created",
+        [STATUS_RUNNING] = "running",   [STATUS_PAUSED] = "paused",
+        [STATUS_STOPPED] = "stopped",
+};
+
+const char *status_name(enum container_status s)
+{
+    return status_names[s];
+}
+
+int id_validate(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0)
+        return err_setx(EINVAL, "container id is empty");
+    if (n > 1024)
+        return err_setx(EINVAL, "container id is %zu bytes long: at most 1024 are allowed", n);
+    if (!isalnum((unsigned char)id[0]))
+        return err_setx(EINVAL,
+                        "invalid container id \"%s\": it must start with a letter or digit", id);
+    for (const char *p = id; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_.+-", *p))
+            return err_setx(EINVAL,
+                            "invalid container id \"%s\": only letters, digits and _ . + - "
+                            "are allowed",
+                            id);
+    return 0;
+}
+
+int state_root_open(const char *root, bool create, int *out)
+{
+    if (create) {
+        int r = mkdir_p(root, 0700);
+        if (r < 0)
+            return err_set(r, "create state root %s", root);
+    }
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(errno, "open state root %s", root);
+    *out = fd;
+    return 0;
+}
+
+static int lock_dir(int fd, const char *id)
+{
+    if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0)
+        return err_set(errno, "lock container %s", id);
+    /* the container may have been deleted while we waited for the lock */
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return err_set(errno, "stat container %s", id);
+    if (st.st_nlink == 0)
+        return err_setx(ENOENT, "container %s does not exist", id);
+    return 0;
+}
+
+int state_dir_create(int rootfd, const char *id, int *out)
+{
+    if (mkdirat(rootfd, id, 0700) < 0) {
+        if (errno == EEXIST)
+            return err_setx(EEXIST, "container %s already exists", id);
+        return err_set(errno, "create state directory for %s", id);
+    }
+    int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        unlinkat(rootfd, id, AT_REMOVEDIR);
+        return err_set(e, "open state directory of %s", id);
+    }
+    if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0) {
+        int e = errno;
+        close(fd);
+        unlinkat(rootfd, id, AT_REMOVEDIR);
+        return err_set(e, "lock container %s", id);
+    }
+    *out = fd;
+    return 0;
+}
+
+int state_dir_open(int rootfd, const char *id, int *out)
+{
+    int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return err_setx(ENOENT, "container %s does not exist", id);
+        return err_set(errno, "open state of container %s", id);
+    }
+    *out = fd;
+    return 0;
+}
+
+int state_dir_open_locked(int rootfd, const char *id, int *out)
+{
+    _cleanup_close_ int fd = -1;
+    int r = state_dir_open(rootfd, id, &fd);
+    if (r < 0)
+        return r;
+    r = lock_dir(fd, id);
+    if (r < 0)
+        return r;
+    *out = TAKE_FD(fd);
+    return 0;
+}
+
+bool state_dir_busy(int dirfd)
+{
+    /* a second open file description so our own locks don't count */
+    _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK;
+    flock(fd, LOCK_UN);
+    return false;
+}
+
+int state_dir_remove(int rootfd, const char *id)
+{
+    int r = rm_rf_at(rootfd, id);
+    if (r < 0)
+        return err_set(r, "remove state directory of %s", id);
+    return 0;
+}
+
+int read_boot_id(char out[40])
+{
+    char buf[64];
+    _cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return n < 0 ? -errno : -EIO;
+    buf[n] = '\0';
+    size_t len = strcspn(buf, "\n");
+    if (len > 39)
+        len = 39;
+    memcpy(out, buf, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *out, char *state_char)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return n < 0 ? -errno : -EIO;
+    buf[n] = '\0';
+    /* comm may contain spaces and parentheses: fields restart after the last ')' */
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return -EIO;
+    p += 2;
+    if (state_char)
+        *state_char = *p;
+    /* p is field 3 (state); starttime is field 22 */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -EIO;
+        p++;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (errno || end == p)
+        return -EIO;
+    *out = v;
+    return 0;
+}
+
+int state_process_alive(const struct container_state *st)
+{
+    if (st->pid <= 0)
+        return 0;
+    uint64_t start;
+    char s;
+    if (proc_start_time(st->pid, &start, &s) < 0)
+        return 0;
+    if (start != st->pid_start || s == 'Z' || s == 'X')
+        return 0;
+    if (st->boot_id[0]) {
+        char now[40];
+        if (read_boot_id(now) == 0 && !streq(now, st->boot_id))
+            return 0;
+    }
+    return 1;
+}
+
+enum container_status state_status(const struct container_state *st, int dirfd)
+{
+    if (st->pid <= 0)
+        return state_dir_busy(dirfd) ? STATUS_CREATING : STATUS_STOPPED;
+    if (!state_process_alive(st))
+        return STATUS_STOPPED;
+    if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return STATUS_CREATED;
+    return STATUS_RUNNING;
+}
+
+void state_write_oci(struct jw *w, const struct container_state *st, enum container_status s,
+                     bool runc_fields)
+{
+    jw_object_begin(w);
+    jw_kv_string(w, "ociVersion", OCI_VERSION);
+    jw_kv_string(w, "id", st->id);
+    /* runc reports pid 0 once the container has stopped */
+    if (runc_fields) {
+        jw_kv_int(w, "pid", s == STATUS_STOPPED ? 0 : st->pid);
+        jw_kv_string(w, "status", status_name(s));
+    } else {
+        jw_kv_string(w, "status", status_name(s));
+        jw_kv_int(w, "pid", st->pid);
+    }
+    jw_kv_string(w, "bundle", st->bundle);
+    if (runc_fields) {
+        jw_kv_string(w, "rootfs", st->rootfs);
+        jw_kv_string(w, "created", st->created);
+        jw_kv_string(w, "owner", st->owner ? st->owner : "");
+    }
+    if (st->n_annotations) {
+        jw_key(w, "annotations");
+        jw_object_begin(w);
+        for (size_t i = 0; i < st->n_annotations; i++)
+            jw_kv_string(w, st->annotations[i].key, st->annotations[i].value);
+        jw_object_end(w);
+    }
+    jw_object_end(w);
+}
+
+int state_save(int dirfd, const struct container_state *st)
+{
+    struct jw w;
+    jw_init(&w, NULL);
+    jw_object_begin(&w);
+    jw_kv_string(&w, "ociVersion", OCI_VERSION);
+    jw_kv_string(&w, "id", st->id);
+    jw_kv_string(&w, "status", status_name(st->recorded_status));
+    jw_kv_int(&w, "pid", st->pid);
+    jw_kv_string(&w, "bundle", st->bundle);
+    if (st->n_annotations) {
+        jw_key(&w, "annotations");
+        jw_object_begin(&w);
+        for (size_t i = 0; i < st->n_annotations; i++)
+            jw_kv_string(&w, st->annotations[i].key, st->annotations[i].value);
+        jw_object_end(&w);
+    }
+    jw_key(&w, "berth");
+    jw_object_begin(&w);
+    jw_kv_string(&w, "rootfs", st->rootfs);
+    jw_kv_string(&w, "created", st->created);
+    jw_kv_string(&w, "owner", st->owner ? st->owner : "");
+    jw_kv_uint(&w, "pidStart", st->pid_start);
+    jw_kv_string(&w, "bootId", st->boot_id);
+    const char *ext_names[] = {"cgroup", "network", "image"};
+    const char *ext_values[] = {st->cgroup_json, st->net_json, st->image_json};
+    for (size_t i = 0; i < ARRAY_SIZE(ext_names); i++) {
+        if (!ext_values[i])
+            continue;
+        jw_key(&w, ext_names[i]);
+        jw_raw(&w, ext_values[i], strlen(ext_values[i]));
+    }
+    jw_object_end(&w);
+    jw_object_end(&w);
+
+    int r = write_file_atomic_at(dirfd, STATE_FILE, w.buf, w.len, 0600);
+    jw_free(&w);
+    if (r < 0)
+        return err_set(r, "write state of container %s", st->id);
+    return 0;
+}
+
+/* Re-encode a subtree so a module can parse its own record later. */
+static void json_reencode(struct jw *w, const struct json *v)
+{
+    switch (v->type) {
+    case JSON_NULL: jw_null(w); break;
+    case JSON_BOOL: jw_bool(w, v->boolean); break;
+    case JSON_NUMBER: jw_raw(w, v->number, v->n); break;
+    case JSON_STRING: jw_string_len(w, v->string, v->n); break;
+    case JSON_ARRAY:
+        jw_array_begin(w);
+        for (size_t i = 0; i < v->n; i++)
+            json_reencode(w, v->items[i]);
+        jw_array_end(w);
+        break;
+    case JSON_OBJECT:
+        jw_object_begin(w);
+        for (size_t i = 0; i < v->n; i++) {
+            jw_key(w, v->object.keys[i]);
+            json_reencode(w, v->object.values[i]);
+        }
+        jw_object_end(w);
+        break;
+    }
+}
+
+static char *subtree_text(struct arena *a, const struct json *v)
+{
+    if (!v)
+        return NULL;
+    struct jw w;
+    jw_init(&w, NULL);
+    json_reencode(&w, v);
+    char *s = arena_strdup(a, w.buf);
+    jw_free(&w);
+    return s;
+}
+
+static int state_parse(struct container_state *st, const struct json *doc, const char *what)
+{
+    struct jctx c = {.what = what, .arena = &st->arena};
+    struct json *b = NULL, *v;
+    char *s;
+    int r;
+
+    if ((r = jv_object(&c, doc, NULL)) < 0)
+        return r;
+    if ((r = jo_require(&c, doc, NULL, "id", &v)) < 0 || (r = jv_string(&c, v, JP_KEY(NULL, "id"), &st->id)) < 0)
+        return r;
+    if ((r = jo_require(&c, doc, NULL, "bundle", &v)) < 0 ||
+        (r = jv_string(&c, v, JP_KEY(NULL, "bundle"), &st->bundle)) < 0)
+        return r;
+    struct opt_i64 pid = {0};
+    if ((r = jo_opt_i64(&c, doc, NULL, "pid", &pid)) < 0)
+        return r;
+    st->pid = (pid_t)pid.v;
+    if ((r = jo_string(&c, doc, NULL, "status", &s)) < 0)
+        return r;
+    st->recorded_status = r > 0 && streq(s, "running") ? STATUS_RUNNING : STATUS_CREATED;
+    if ((r = jo_strmap(&c, doc, NULL, "annotations", &st->annotations, &st->n_annotations)) < 0)
+        return r;
+    if ((r = jo_object(&c, doc, NULL, "berth", &b)) <= 0)
+        return r < 0 ? r : json_error(&c, JP_KEY(NULL, "berth"), "missing required field");
+    const struct jpath *bp = JP_KEY(NULL, "berth");
+    if ((r = jo_string(&c, b, bp, "rootfs", &st->rootfs)) < 0 ||
+        (r = jo_string(&c, b, bp, "owner", &st->owner)) < 0)
+        return r;
+    if ((r = jo_string(&c, b, bp, "created", &s)) < 0)
+        return r;
+    if (r > 0)
+        snprintf(st->created, sizeof(st->created), "%s", s);
+    struct opt_u64 start = {0};
+    if ((r = jo_opt_u64(&c, b, bp, "pidStart", &start)) < 0)
+        return r;
+    st->pid_start = start.v;
+    if ((r = jo_string(&c, b, bp, "bootId", &s)) < 0)
+        return r;
+    if (r > 0)
+        snprintf(st->boot_id, sizeof(st->boot_id), "%s", s);
+    st->cgroup_json = subtree_text(&st->arena, json_get(b, "cgroup"));
+    st->net_json = subtree_text(&st->arena, json_get(b, "network"));
+    st->image_json = subtree_text(&st->arena, json_get(b, "image"));
+    return 0;
+}
+
+int state_load(int dirfd, const char *id, struct container_state **out)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    int r = read_file_at(dirfd, STATE_FILE, STATE_MAX_SIZE, &text, &len);
+    if (r == -ENOENT)
+        return err_setx(ENOENT, "container %s has no state yet (being created, or left over "
+                                "from a failed create: berth delete --force %s)",
+                        id, id);
+    if (r < 0)
+        return err_set(r, "read state of container %s", id);
+    struct container_state *st = xzalloc(sizeof(*st));
+    struct json *doc;
+    _cleanup_free_ char *what = xasprintf("state of container %s", id);
+    r = json_parse(&st->arena, text, len, what, &doc);
+    if (r == 0)
+        r = state_parse(st, doc, what);
+    if (r < 0) {
+        state_free(st);
+        return r;
+    }
+    *out = st;
+    return 0;
+}
+
+void state_free(struct container_state *st)
+{
+    if (!st)
+        return;
+    arena_free(&st->arena);
+    free(st);
+}

@@ -1,0 +1,81 @@
+/*
+ * Container state on disk: <root>/<id>/ holds state.json (the OCI state plus
+ * what berth needs later), config.json (the config the container was created
+ * from) and, between create and start, exec.fifo. Commands that change a
+ * container hold an exclusive flock on its directory; readers need no lock
+ * because state.json is only ever replaced by rename.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/arena.h"
+#include "lib/json.h"
+
+enum container_status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED,
+                        STATUS_STOPPED };
+
+const char *status_name(enum container_status s);
+
+struct container_state {
+    struct arena arena;
+    char *id;
+    char *bundle; /* absolute */
+    char *rootfs; /* absolute */
+    char *owner;
+    char created[64]; /* RFC 3339 with nanoseconds, UTC */
+    enum container_status recorded_status; /* as last written (created/running) */
+    pid_t pid;
+    uint64_t pid_start; /* /proc/<pid>/stat field 22: detects pid reuse */
+    char boot_id[40];   /* detects a reboot with a persistent --root */
+    struct json_kv *annotations;
+    size_t n_annotations;
+    char *cgroup_json; /* the cgroup module's own record (raw JSON) or NULL */
+    char *net_json;    /* reserved for netns/ */
+    char *image_json;  /* reserved for images/ */
+    bool detached_stdio; /* informational */
+};
+
+/* Container ids: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
+int id_validate(const char *id);
+
+/* Open (creating with mode 0700 if asked) the root directory. */
+int state_root_open(const char *root, bool create, int *out);
+/* Reserve <root>/<id> for a new container and lock it; EEXIST names the id. */
+int state_dir_create(int rootfd, const char *id, int *out);
+/* Open and lock an existing container's directory; ENOENT says the container does not exist. */
+int state_dir_open_locked(int rootfd, const char *id, int *out);
+/* Open without locking (readers). */
+int state_dir_open(int rootfd, const char *id, int *out);
+/* True when another process holds the directory lock (a create in progress). */
+bool state_dir_busy(int dirfd);
+
+int state_load(int dirfd, const char *id, struct container_state **out);
+int state_save(int dirfd, const struct container_state *st);
+void state_free(struct container_state *st);
+
+/* Remove the directory of a container (after everything else is cleaned up). */
+int state_dir_remove(int rootfd, const char *id);
+
+/* Liveness of the recorded process: 1 alive, 0 gone (exited, zombie, reused pid, reboot). */
+int state_process_alive(const struct container_state *st);
+/* created / running / stopped from the process and exec.fifo (paused is the cgroup's business). */
+enum container_status state_status(const struct container_state *st, int dirfd);
+
+/* The start time of a process (clock ticks since boot) from /proc/<pid>/stat. */
+int proc_start_time(pid_t pid, uint64_t *out, char *state_char);
+/* This boot's id (/proc/sys/kernel/random/boot_id). */
+int read_boot_id(char out[40]);
+
+/* The OCI state object (runc's field order) for `state`, `list --format json` and hooks. */
+void state_write_oci(struct jw *w, const struct container_state *st, enum container_status s,
+                     bool runc_fields);
+
+static inline void state_freep(struct container_state **s)
+{
+    if (*s)
+        state_free(*s);
+}
+#define _cleanup_state_ __attribute__((cleanup(state_freep)))
