@@ -18,8 +18,16 @@ int read_all_fd(int fd, size_t max, char **out, size_t *len)
 
     for (;;) {
         if (n == cap) {
-            if (cap >= max)
-                return -EFBIG;
+            if (cap >= max) {
+                /* exactly max bytes is fine: only data past it is too much */
+                char probe;
+                ssize_t extra = RETRY_EINTR(read(fd, &probe, 1));
+                if (extra < 0)
+                    return -errno;
+                if (extra > 0)
+                    return -EFBIG;
+                break;
+            }
             cap = cap * 2 > max ? max : cap * 2;
             buf = xrealloc(buf, cap + 1);
         }

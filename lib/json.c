@@ -539,3 +539,73 @@ int jo_require(const struct jctx *c, const struct json *o, const struct jpath *p
     *out = m;
     return 0;
 }
+
+int jo_req_string(const struct jctx *c, const struct json *o, const struct jpath *p,
+                  const char *key, char **out)
+{
+    struct json *v = NULL;
+    int r = jo_require(c, o, p, key, &v);
+    if (r < 0)
+        return r;
+    return jv_string(c, v, JP_KEY(p, key), out);
+}
+
+int jo_req_uint(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+                uint64_t max, uint64_t *out)
+{
+    struct json *v = NULL;
+    int r = jo_require(c, o, p, key, &v);
+    if (r < 0)
+        return r;
+    return jv_uint_max(c, v, JP_KEY(p, key), max, out);
+}
+
+int jo_req_int(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               int64_t min, int64_t max, int64_t *out)
+{
+    struct json *v = NULL;
+    int r = jo_require(c, o, p, key, &v);
+    if (r < 0)
+        return r;
+    return jv_int_range(c, v, JP_KEY(p, key), min, max, out);
+}
+
+int jo_opt_u32_max(const struct jctx *c, const struct json *o, const struct jpath *p,
+                   const char *key, uint32_t max, struct opt_u32 *out)
+{
+    struct opt_u64 x;
+    int r = jo_opt_u64_max(c, o, p, key, max, &x);
+    if (r > 0)
+        *out = (struct opt_u32){.v = (uint32_t)x.v, .set = true};
+    return r;
+}
+
+int jo_opt_u64_max(const struct jctx *c, const struct json *o, const struct jpath *p,
+                   const char *key, uint64_t max, struct opt_u64 *out)
+{
+    MEMBER(o, key);
+    if ((r = jv_uint_max(c, m, mp, max, &out->v)) < 0)
+        return r;
+    out->set = true;
+    return 1;
+}
+
+int jo_opt_i64_range(const struct jctx *c, const struct json *o, const struct jpath *p,
+                     const char *key, int64_t min, int64_t max, struct opt_i64 *out)
+{
+    MEMBER(o, key);
+    if ((r = jv_int_range(c, m, mp, min, max, &out->v)) < 0)
+        return r;
+    out->set = true;
+    return 1;
+}
+
+int jo_opt_i32_range(const struct jctx *c, const struct json *o, const struct jpath *p,
+                     const char *key, int32_t min, int32_t max, struct opt_i32 *out)
+{
+    struct opt_i64 x;
+    int r = jo_opt_i64_range(c, o, p, key, min, max, &x);
+    if (r > 0)
+        *out = (struct opt_i32){.v = (int32_t)x.v, .set = true};
+    return r;
+}

@@ -126,6 +126,23 @@ int jo_strmap(const struct jctx *c, const struct json *o, const struct jpath *p,
 int jo_require(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
                struct json **out);
 
+/* Required members (error "missing required field" when absent) and optional ones with a
+ * range; the optional readers return 1 when present, 0 when absent. */
+int jo_req_string(const struct jctx *c, const struct json *o, const struct jpath *p,
+                  const char *key, char **out);
+int jo_req_uint(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+                uint64_t max, uint64_t *out);
+int jo_req_int(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,
+               int64_t min, int64_t max, int64_t *out);
+int jo_opt_u32_max(const struct jctx *c, const struct json *o, const struct jpath *p,
+                   const char *key, uint32_t max, struct opt_u32 *out);
+int jo_opt_u64_max(const struct jctx *c, const struct json *o, const struct jpath *p,
+                   const char *key, uint64_t max, struct opt_u64 *out);
+int jo_opt_i64_range(const struct jctx *c, const struct json *o, const struct jpath *p,
+                     const char *key, int64_t min, int64_t max, struct opt_i64 *out);
+int jo_opt_i32_range(const struct jctx *c, const struct json *o, const struct jpath *p,
+                     const char *key, int32_t min, int32_t max, struct opt_i32 *out);
+
 /* ---- writer ---- */
 
 struct jw {

@@ -1,7 +1,7 @@
 # runtime/: spec model, state, spawn, namespaces, rootfs, process security.
 # Spec parser (spec.h)
 libberth_a_SOURCES += \
-	runtime/spec.h \
+	runtime/spec.h runtime/spec_internal.h \
 	runtime/spec.c \
 	runtime/spec_resources.c \
 	runtime/spec_names.c \

@@ -357,6 +357,10 @@ int spec_parse(const char *text, size_t len, const char *what, struct spec **out
 int spec_load(const char *bundle, struct spec **out);
 void spec_free(struct spec *s);
 
+/* A kernel cpu/memory-node list such as "0-3,7" (also "0-15:2/4"), as cpuset.cpus,
+ * execCPUAffinity and memoryPolicy.nodes take it; "" is not a list. */
+bool cpu_list_valid(const char *s);
+
 /* Parse the linux.resources object (also `update --resources` input). */
 int spec_parse_resources(const struct jctx *c, const struct json *v, const struct jpath *p,
                          struct spec_resources *out);
