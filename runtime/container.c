@@ -28,6 +28,8 @@
 #include "lib/util.h"
 #include "runtime/container.h"
 #include "runtime/init.h"
+#include "netns/net.h"
+#include "images/images.h"
 
 #define CONFIG_MAX_SIZE (32 << 20)
 
@@ -43,6 +45,7 @@ struct creation {
     bool dir_made;
     struct cgroup *cg;
     struct seccomp_filter *seccomp;
+    struct net_request *net;
     struct ns_plan plan;
     int stub_fd, console_fd, fifo_fd;
     int sync[2];
@@ -85,6 +88,7 @@ static void creation_free(struct creation *cr)
     ns_plan_close(&cr->plan);
     if (cr->seccomp)
         seccomp_filter_free(cr->seccomp);
+    net_request_free(cr->net);
     if (cr->cg)
         cgroup_free(cr->cg);
     if (cr->spec)
@@ -97,6 +101,33 @@ static void creation_free(struct creation *cr)
 }
 
 /* ---- preparation: nothing on disk changes here ---- */
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const struct json_kv *)a)->key, ((const struct json_kv *)b)->key);
+}
+
+/* Command-line annotations win over config.json's; the list stays sorted by key. */
+static void merge_annotations(struct spec *s, const struct json_kv *add, size_t n_add)
+{
+    if (!n_add)
+        return;
+    struct json_kv *all = arena_alloc_array(&s->arena, s->n_annotations + n_add, sizeof(*all));
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_annotations; i++) {
+        bool overridden = false;
+        for (size_t j = 0; j < n_add && !overridden; j++)
+            overridden = streq(add[j].key, s->annotations[i].key);
+        if (!overridden)
+            all[n++] = s->annotations[i];
+    }
+    for (size_t j = 0; j < n_add; j++)
+        all[n++] = (struct json_kv){arena_strdup(&s->arena, add[j].key),
+                                    arena_strdup(&s->arena, add[j].value)};
+    qsort(all, n, sizeof(*all), cmp_kv);
+    s->annotations = all;
+    s->n_annotations = n;
+}
 
 static int load_config(struct creation *cr)
 {
@@ -112,7 +143,11 @@ static int load_config(struct creation *cr)
         return err_setx(EFBIG, "config.json in %s is larger than 32 MiB", cr->bundle);
     if (r < 0)
         return err_set(r, "read %s/config.json", cr->bundle);
-    return spec_parse(cr->config_text, cr->config_len, "config.json", &cr->spec);
+    r = spec_parse(cr->config_text, cr->config_len, "config.json", &cr->spec);
+    if (r < 0)
+        return r;
+    merge_annotations(cr->spec, cr->o->annotations, cr->o->n_annotations);
+    return 0;
 }
 
 static int check_config(struct creation *cr)
@@ -163,6 +198,23 @@ static int connect_console(const char *path, int *out)
     return 0;
 }
 
+static int prepare_network(struct creation *cr)
+{
+    int r = net_request_from_spec(cr->rt->root, cr->spec, &cr->net);
+    if (r < 0 || !cr->net)
+        return r;
+    const struct spec_namespace *ns = cr->spec->ns[NS_NET];
+    if (!ns)
+        return err_setx(EINVAL, "networking was requested (org.berth.net.*) but the container "
+                                "shares the host's network namespace: add a network namespace");
+    if (ns->path) {
+        /* joining an existing network namespace: it is already networked, no veth */
+        net_request_free(cr->net);
+        cr->net = NULL;
+    }
+    return 0;
+}
+
 static int creation_prepare(struct creation *cr)
 {
     int r;
@@ -174,7 +226,7 @@ static int creation_prepare(struct creation *cr)
         return r;
     if (cr->o->console_socket && (r = connect_console(cr->o->console_socket, &cr->console_fd)) < 0)
         return r;
-    return 0;
+    return prepare_network(cr);
 }
 
 /* ---- reservation: from here on, creation_abort() undoes everything ---- */
@@ -194,6 +246,8 @@ static int make_state(struct creation *cr)
     clock_gettime(CLOCK_REALTIME, &now);
     format_rfc3339nano(&now, st->created);
     read_boot_id(st->boot_id);
+    if (cr->o->image_record)
+        st->image_json = arena_strdup(&st->arena, cr->o->image_record);
     if (cr->cg) {
         struct jw w;
         jw_init(&w, NULL);
@@ -287,6 +341,18 @@ static char *parent_state_json(struct creation *cr, enum container_status s)
     return hook_state_json(cr->st, s, cr->pid);
 }
 
+static int attach_network(struct creation *cr)
+{
+    char *record = NULL;
+    int r = net_attach(cr->rt->root, cr->o->id, cr->pid, cr->net, &record);
+    if (r < 0)
+        return r;
+    cr->st->net_json = arena_strdup(&cr->st->arena, record);
+    free(record);
+    /* recorded at once so that delete can undo it even if this create is killed */
+    return state_save(cr->dirfd, cr->st);
+}
+
 static int run_runtime_hooks(struct creation *cr)
 {
     _cleanup_free_ char *json = parent_state_json(cr, STATUS_CREATING);
@@ -323,7 +389,9 @@ static int handle_message(struct creation *cr, enum sync_type t, int v, const ch
         return 0;
     }
     case SYNC_NAMESPACES_READY:
-        r = run_runtime_hooks(cr);
+        r = cr->net ? attach_network(cr) : 0;
+        if (r == 0)
+            r = run_runtime_hooks(cr);
         break;
     case SYNC_SECCOMP_FD:
         r = fd >= 0 ? forward_seccomp_fd(cr, fd) : err_setx(EBADMSG, "seccomp listener missing");
@@ -375,6 +443,8 @@ static void fill_ctx(struct creation *cr, struct init_ctx *c)
     c->no_new_keyring = cr->o->no_new_keyring;
     c->parent_pid = getpid();
     c->state = cr->st;
+    c->pause_after_namespaces = cr->net || cr->spec->hooks.n[HOOK_PRESTART] ||
+                                cr->spec->hooks.n[HOOK_CREATE_RUNTIME];
     for (size_t i = 0; i < cr->spec->n_mounts; i++)
         if (cr->spec->mounts[i].type && streq(cr->spec->mounts[i].type, "proc") &&
             streq(cr->spec->mounts[i].destination, "/proc"))
@@ -482,6 +552,8 @@ static void creation_abort(struct creation *cr)
         RETRY_EINTR(waitpid(cr->pid, NULL, 0));
         cr->pid = 0;
     }
+    if (cr->st && cr->st->net_json && net_detach(cr->rt->root, cr->o->id, cr->st->net_json) < 0)
+        log_warn("cleanup: %s", err_msg());
     if (cr->cg && cgroup_destroy(cr->cg) < 0)
         log_warn("cleanup: %s", err_msg());
     if (cr->dir_made && state_dir_remove(cr->rootfd, cr->o->id) < 0)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "lib/json.h"
 #include "runtime/state.h"
 
 struct runtime_opts {
@@ -23,6 +24,11 @@ struct create_opts {
     unsigned preserve_fds;
     bool no_pivot;
     bool no_new_keyring;
+    /* Annotations set on the command line; they override config.json's. */
+    const struct json_kv *annotations;
+    size_t n_annotations;
+    /* JSON kept in state for images_release_container() at delete (run --image). */
+    const char *image_record;
 };
 
 int container_create(const struct runtime_opts *rt, const struct create_opts *o);

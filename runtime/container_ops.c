@@ -16,6 +16,8 @@
 #include "lib/util.h"
 #include "runtime/container.h"
 #include "runtime/init.h"
+#include "netns/net.h"
+#include "images/images.h"
 
 static int load_cgroup(const struct container_state *st, struct cgroup **out)
 {
@@ -192,9 +194,13 @@ int container_delete(const struct runtime_opts *rt, const char *id, bool force)
         log_warn("container %s: %s", id, err_msg());
     if (status != STATUS_STOPPED)
         stop_processes(st, cg);
+    if (st->net_json && (r = net_detach(rt->root, id, st->net_json)) < 0)
+        return r;
     if (cg && (r = cgroup_destroy(cg)) < 0)
         return r;
     run_poststop(rt, st);
+    if (st->image_json && (r = images_release_container(st->image_json)) < 0)
+        return r;
     return state_dir_remove(rootfd, id);
 }
 

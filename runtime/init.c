@@ -140,11 +140,6 @@ static int set_names(const struct spec *s)
     return 0;
 }
 
-static bool has_runtime_hooks(const struct spec *s)
-{
-    return s->hooks.n[HOOK_PRESTART] || s->hooks.n[HOOK_CREATE_RUNTIME];
-}
-
 /* Hooks run by the container process see its pid in its own namespace, as runc's do. */
 static int run_child_hooks(const struct init_ctx *c, enum hook_kind kind, enum container_status st)
 {
@@ -177,10 +172,10 @@ static int setup_before_pivot(struct init_ctx *c)
     if ((r = set_names(s)) < 0 || (r = security_set_sysctls(s)) < 0 ||
         (r = set_oom_score_adj(s->process)) < 0)
         return r;
-    if (has_runtime_hooks(s)) {
+    if (c->pause_after_namespaces) {
         if ((r = sync_send(c->sync_fd, SYNC_NAMESPACES_READY, 0, NULL, -1)) < 0)
             return err_set(r, "tell berth the namespaces are ready");
-        if ((r = sync_wait_continue(c->sync_fd, "run the createRuntime hooks")) < 0)
+        if ((r = sync_wait_continue(c->sync_fd, "set up the network and run createRuntime hooks")) < 0)
             return r;
     }
     if ((r = rootfs_prepare(c)) < 0)

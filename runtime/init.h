@@ -49,6 +49,7 @@ struct init_ctx {
     bool no_new_keyring;
     bool await_parent; /* wait for the parent to enter the cgroup / write id maps first */
     bool proc_mounted; /* the config mounts proc at /proc: exec through /proc/self/fd */
+    bool pause_after_namespaces; /* the parent has work once namespaces exist (network, hooks) */
     pid_t parent_pid;
     const struct container_state *state; /* for the state JSON given to hooks */
 };

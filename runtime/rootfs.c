@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "runtime/init.h"
+#include "images/images.h"
 
 #define FD_PATH_MAX 32
 
@@ -229,9 +230,17 @@ static int prepare_propagation(const struct init_ctx *c)
     /* keep our mounts from reaching the host (and the host's from changing ours) */
     if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
         return err_set(errno, "set propagation of / in the container's mount namespace");
-    /* pivot_root refuses a new root whose parent mount is shared */
-    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    /* pivot_root needs the new root to be a mount point: an image's overlay snapshot (mounted
+     * here, in the container's own namespace, so nothing is left on the host) or a bind */
+    const char *overlay = spec_annotation(c->spec, IMAGES_OVERLAY_ANNOTATION);
+    if (overlay) {
+        if (mount("overlay", c->rootfs, "overlay", 0, overlay) < 0)
+            return err_set(errno, "mount the image snapshot (overlay %s) on %s", overlay,
+                           c->rootfs);
+    } else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return err_set(errno, "bind rootfs %s onto itself", c->rootfs);
+    }
+    /* pivot_root refuses a new root whose parent mount is shared */
     if (mount(NULL, c->rootfs, NULL, MS_PRIVATE, NULL) < 0)
         return err_set(errno, "make rootfs %s private", c->rootfs);
     return 0;
