@@ -302,9 +302,8 @@ int cg_resolve_path(const char *own, const char *cgroups_path, const char *id, c
 }
 
 /* runc's allowed device set: mknod of anything, and the devices every container has. */
+/* No "c *:* m": a container may only mknod what its rules or linux.devices allow. */
 const struct spec_device_rule cg_default_devices[] = {
-        {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
-        {.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
         {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},    /* null */
         {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},    /* zero */
         {.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},    /* full */

@@ -270,6 +270,34 @@ static int make_fifo(struct creation *cr)
     return 0;
 }
 
+/* The devices the config creates (linux.devices) are allowed in the cgroup after its own
+ * rules, as runc does, so a config need not list them twice. */
+static const struct spec_resources *resources_with_devices(struct spec *s)
+{
+    const struct spec_linux *l = &s->linux_;
+    if (!l->n_devices)
+        return l->resources;
+    struct spec_resources *r = arena_alloc(&s->arena, sizeof(*r));
+    if (l->resources)
+        *r = *l->resources;
+    struct spec_device_rule *rules =
+            arena_alloc_array(&s->arena, r->n_devices + l->n_devices, sizeof(*rules));
+    if (r->n_devices)
+        memcpy(rules, r->devices, r->n_devices * sizeof(*rules));
+    size_t n = r->n_devices;
+    for (size_t i = 0; i < l->n_devices; i++) {
+        const struct spec_device *d = &l->devices[i];
+        if (d->type == 'p') /* fifos are not devices to the cgroup */
+            continue;
+        rules[n] = (struct spec_device_rule){.allow = true, .type = d->type == 'b' ? 'b' : 'c',
+                                             .major = d->major, .minor = d->minor};
+        memcpy(rules[n++].access, "rwm", 4);
+    }
+    r->devices = rules;
+    r->n_devices = n;
+    return r;
+}
+
 static int creation_reserve(struct creation *cr)
 {
     const char *id = cr->o->id;
@@ -282,7 +310,7 @@ static int creation_reserve(struct creation *cr)
     if (r < 0)
         return err_set(r, "save config.json in %s", cr->state_dir);
     struct cgroup_params cp = {.id = id, .path = cr->spec->linux_.cgroups_path,
-                               .resources = cr->spec->linux_.resources,
+                               .resources = resources_with_devices(cr->spec),
                                .systemd = cr->rt->systemd_cgroup};
     if ((r = cgroup_create(&cp, &cr->cg)) < 0)
         return r;
