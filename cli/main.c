@@ -11,8 +11,9 @@
 #include "lib/util.h"
 
 static const struct command *const commands[] = {
-        &cmd_create, &cmd_start, &cmd_run,  &cmd_state,    &cmd_kill,
-        &cmd_delete, &cmd_list,  &cmd_spec, &cmd_features,
+        &cmd_create, &cmd_start,  &cmd_run,    &cmd_state, &cmd_kill,
+        &cmd_delete, &cmd_list,   &cmd_update, &cmd_pause, &cmd_resume,
+        &cmd_events, &cmd_ps,     &cmd_spec,   &cmd_features,
 };
 
 static void print_help(void)

@@ -213,6 +213,15 @@ int json_parse(struct arena *arena, const char *text, size_t len, const char *wh
     return r;
 }
 
+/* True when the object has key with an explicit null (json_get hides those). */
+static bool json_has_null(const struct json *v, const char *key)
+{
+    for (size_t i = v->n; i-- > 0;)
+        if (streq(v->object.keys[i], key))
+            return v->object.values[i]->type == JSON_NULL;
+    return false;
+}
+
 struct json *json_get(const struct json *v, const char *key)
 {
     if (!v || v->type != JSON_OBJECT)
@@ -608,4 +617,35 @@ int jo_opt_i32_range(const struct jctx *c, const struct json *o, const struct jp
     if (r > 0)
         *out = (struct opt_i32){.v = (int32_t)x.v, .set = true};
     return r;
+}
+
+struct json *json_merge(struct arena *arena, const struct json *base, const struct json *patch)
+{
+    if (!patch)
+        return (struct json *)base;
+    if (!base || base->type != JSON_OBJECT || patch->type != JSON_OBJECT)
+        return (struct json *)patch;
+    struct json *out = arena_alloc(arena, sizeof(*out));
+    out->type = JSON_OBJECT;
+    size_t cap = base->n + patch->n;
+    out->object.keys = arena_alloc_array(arena, cap, sizeof(char *));
+    out->object.values = arena_alloc_array(arena, cap, sizeof(struct json *));
+    for (size_t i = 0; i < base->n; i++) {
+        const char *k = base->object.keys[i];
+        struct json *pv = json_get(patch, k);
+        bool removed = !pv && json_has_null(patch, k);
+        if (removed || (json_get(base, k) != base->object.values[i]))
+            continue; /* a duplicate key earlier in base, or removed by the patch */
+        out->object.keys[out->n] = k;
+        out->object.values[out->n++] = json_merge(arena, base->object.values[i], pv);
+    }
+    for (size_t i = 0; i < patch->n; i++) {
+        const char *k = patch->object.keys[i];
+        struct json *pv = patch->object.values[i];
+        if (pv->type == JSON_NULL || json_get(base, k) || json_get(patch, k) != pv)
+            continue;
+        out->object.keys[out->n] = k;
+        out->object.values[out->n++] = pv;
+    }
+    return out;
 }

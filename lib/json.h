@@ -171,6 +171,11 @@ void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 /* Insert already-encoded JSON text as a value. */
 void jw_raw(struct jw *w, const char *json, size_t n);
+/* Write a parsed tree back out. */
+void jw_value(struct jw *w, const struct json *v);
+/* A copy of base with patch merged in: objects merge key by key (recursively), anything
+ * else in patch replaces; null in patch removes the key. Allocated in arena. */
+struct json *json_merge(struct arena *arena, const struct json *base, const struct json *patch);
 /* Append a raw character (e.g. the trailing newline of Encoder.Encode). */
 void jw_putc(struct jw *w, char ch);
 

@@ -270,3 +270,27 @@ void jw_kv_bool(struct jw *w, const char *key, bool v)
     jw_key(w, key);
     jw_bool(w, v);
 }
+
+void jw_value(struct jw *w, const struct json *v)
+{
+    switch (v->type) {
+    case JSON_NULL: jw_null(w); break;
+    case JSON_BOOL: jw_bool(w, v->boolean); break;
+    case JSON_NUMBER: jw_raw(w, v->number, v->n); break;
+    case JSON_STRING: jw_string_len(w, v->string, v->n); break;
+    case JSON_ARRAY:
+        jw_array_begin(w);
+        for (size_t i = 0; i < v->n; i++)
+            jw_value(w, v->items[i]);
+        jw_array_end(w);
+        break;
+    case JSON_OBJECT:
+        jw_object_begin(w);
+        for (size_t i = 0; i < v->n; i++) {
+            jw_key(w, v->object.keys[i]);
+            jw_value(w, v->object.values[i]);
+        }
+        jw_object_end(w);
+        break;
+    }
+}

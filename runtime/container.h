@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/json.h"
@@ -49,6 +50,17 @@ struct container_info {
 };
 int container_list(const struct runtime_opts *rt, struct container_info **out, size_t *n);
 void container_list_free(struct container_info *list, size_t n);
+
+/* Apply an OCI resources JSON document (only the fields it sets) to a live container and
+ * keep the result for later updates. */
+int container_update(const struct runtime_opts *rt, const char *id, const char *json, size_t len);
+/* Freeze (pause) or thaw (resume) every process of the container. */
+int container_pause(const struct runtime_opts *rt, const char *id, bool pause);
+/* {"type":"stats","id":..,"data":{..}} in runc's events format; *oom_kills if not NULL. */
+int container_stats_json(const struct runtime_opts *rt, const char *id, char **out,
+                         uint64_t *oom_kills);
+/* The container's processes (from its cgroup), sorted. */
+int container_pids(const struct runtime_opts *rt, const char *id, pid_t **pids, size_t *n);
 
 /* Load a container's state and live status (paused included). */
 int container_load(const struct runtime_opts *rt, const char *id, bool lock, int *dirfd,

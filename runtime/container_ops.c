@@ -160,8 +160,11 @@ static bool has_state(int rootfd, const char *id, int *dirfd)
            faccessat(*dirfd, "state.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-static void stop_processes(struct container_state *st, struct cgroup *cg)
+static void stop_processes(struct container_state *st, struct cgroup *cg, bool paused)
 {
+    /* frozen processes only die once thawed */
+    if (cg && paused && cgroup_freeze(cg, false) < 0)
+        log_warn("container %s: thaw before kill: %s", st->id, err_msg());
     if (cg)
         cgroup_kill(cg, SIGKILL);
     signal_process(st, SIGKILL);
@@ -193,7 +196,7 @@ int container_delete(const struct runtime_opts *rt, const char *id, bool force)
     if (load_cgroup(st, &cg) < 0)
         log_warn("container %s: %s", id, err_msg());
     if (status != STATUS_STOPPED)
-        stop_processes(st, cg);
+        stop_processes(st, cg, status == STATUS_PAUSED);
     if (st->net_json && (r = net_detach(rt->root, id, st->net_json)) < 0)
         return r;
     if (cg && (r = cgroup_destroy(cg)) < 0)

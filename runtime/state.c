@@ -294,38 +294,13 @@ int state_save(int dirfd, const struct container_state *st)
     return 0;
 }
 
-/* Re-encode a subtree so a module can parse its own record later. */
-static void json_reencode(struct jw *w, const struct json *v)
-{
-    switch (v->type) {
-    case JSON_NULL: jw_null(w); break;
-    case JSON_BOOL: jw_bool(w, v->boolean); break;
-    case JSON_NUMBER: jw_raw(w, v->number, v->n); break;
-    case JSON_STRING: jw_string_len(w, v->string, v->n); break;
-    case JSON_ARRAY:
-        jw_array_begin(w);
-        for (size_t i = 0; i < v->n; i++)
-            json_reencode(w, v->items[i]);
-        jw_array_end(w);
-        break;
-    case JSON_OBJECT:
-        jw_object_begin(w);
-        for (size_t i = 0; i < v->n; i++) {
-            jw_key(w, v->object.keys[i]);
-            json_reencode(w, v->object.values[i]);
-        }
-        jw_object_end(w);
-        break;
-    }
-}
-
 static char *subtree_text(struct arena *a, const struct json *v)
 {
     if (!v)
         return NULL;
     struct jw w;
     jw_init(&w, NULL);
-    json_reencode(&w, v);
+    jw_value(&w, v);
     char *s = arena_strdup(a, w.buf);
     jw_free(&w);
     return s;
