@@ -828,6 +828,47 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid)
     return 0;
 }
 
+static bool sub_name_ok(const char *name)
+{
+    if (!*name || name[0] == '/')
+        return false;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return true;
+}
+
+int cgroup_enter_sub(const struct cgroup *cg, const char *sub, pid_t pid)
+{
+    const char *colon = strchr(sub, ':');
+    _cleanup_free_ char *ctrl = colon ? xstrndup(sub, (size_t)(colon - sub)) : NULL;
+    const char *name = colon ? colon + 1 : sub;
+    if (!sub_name_ok(name))
+        return err_setx(EINVAL, "--cgroup \"%s\": expected a path inside the container's cgroup",
+                        sub);
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%d", (int)pid);
+    bool matched = false;
+    for (size_t i = 0; i < cg->n_h; i++) {
+        const struct cg_hier *h = &cg->h[i];
+        bool here = !ctrl || (*ctrl ? !h->unified && subset(ctrl, h->name) : h->unified);
+        _cleanup_free_ char *file = here ? xasprintf("%s/%s/cgroup.procs", h->dir, name)
+                                         : xasprintf("%s/cgroup.procs", h->dir);
+        matched |= here;
+        int r = write_string_at(AT_FDCWD, file, buf);
+        if (r < 0)
+            return err_set(r, "--cgroup %s: move pid %d into %s", sub, (int)pid, file);
+    }
+    if (!matched)
+        return err_setx(ENOENT, "--cgroup %s: the container has no %s hierarchy", sub, ctrl);
+    return 0;
+}
+
 static const struct cg_hier *procs_hier(const struct cgroup *cg)
 {
     if (cg->mode == CGROUP_MODE_UNIFIED)

@@ -47,6 +47,10 @@ int cgroup_clone_fd(const struct cgroup *cg);
 /* Move pid into the container's cgroup in every hierarchy. */
 int cgroup_enter(const struct cgroup *cg, pid_t pid);
 
+/* Move pid into the sub-cgroup `sub` of the container's cgroup (exec --cgroup): "name" for
+ * every hierarchy, or "controller:name" for one v1 hierarchy. The sub-cgroup must exist. */
+int cgroup_enter_sub(const struct cgroup *cg, const char *sub, pid_t pid);
+
 /* Apply changed resources to a live cgroup (update); only fields that are set change. */
 int cgroup_update(struct cgroup *cg, const struct spec_resources *r);
 

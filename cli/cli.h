@@ -34,4 +34,4 @@ int cli_require_args(const struct cli *cli, int argc, int optind_, int n, const 
 int cli_fail(const struct cli *cli, const char *id);
 
 extern const struct command cmd_create, cmd_start, cmd_run, cmd_kill, cmd_delete, cmd_state,
-        cmd_list, cmd_spec, cmd_features, cmd_update, cmd_pause, cmd_resume, cmd_events, cmd_ps;
+        cmd_list, cmd_spec, cmd_features, cmd_update, cmd_pause, cmd_resume, cmd_events, cmd_ps, cmd_exec;

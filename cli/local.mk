@@ -3,4 +3,5 @@ berth_SOURCES += \
 	cli/main.c \
 	cli/cmd_lifecycle.c \
 	cli/cmd_info.c \
-	cli/cmd_resources.c
+	cli/cmd_resources.c \
+	cli/cmd_exec.c

@@ -11,7 +11,7 @@
 #include "lib/util.h"
 
 static const struct command *const commands[] = {
-        &cmd_create, &cmd_start,  &cmd_run,    &cmd_state, &cmd_kill,
+        &cmd_create, &cmd_start,  &cmd_run,    &cmd_exec,  &cmd_state, &cmd_kill,
         &cmd_delete, &cmd_list,   &cmd_update, &cmd_pause, &cmd_resume,
         &cmd_events, &cmd_ps,     &cmd_spec,   &cmd_features,
 };

@@ -28,6 +28,7 @@
 #include "lib/util.h"
 #include "runtime/container.h"
 #include "runtime/init.h"
+#include "runtime/foreground.h"
 #include "netns/net.h"
 #include "images/images.h"
 
@@ -48,6 +49,11 @@ struct creation {
     struct net_request *net;
     struct ns_plan plan;
     int stub_fd, console_fd, fifo_fd;
+    int console_pair;  /* our end when berth itself receives the pty (foreground run) */
+    bool foreground;   /* run without --detach */
+    unsigned preserve_fds; /* --preserve-fds plus inherited LISTEN_FDS */
+    struct notify_relay notify;
+    struct foreground fg;
     int sync[2];
     pid_t pid;
     int pidfd;
@@ -62,6 +68,9 @@ static void creation_init(struct creation *cr, const struct runtime_opts *rt,
     cr->o = o;
     cr->use_fifo = use_fifo;
     cr->rootfd = cr->dirfd = cr->stub_fd = cr->console_fd = cr->fifo_fd = cr->pidfd = -1;
+    cr->console_pair = -1;
+    cr->preserve_fds = o->preserve_fds;
+    foreground_init(&cr->fg);
     cr->sync[0] = cr->sync[1] = -1;
     for (int t = 0; t < NS__COUNT; t++)
         cr->plan.join_fd[t] = -1;
@@ -85,6 +94,9 @@ static void creation_free(struct creation *cr)
     close_fd(&cr->sync[0]);
     close_fd(&cr->sync[1]);
     close_fd(&cr->pidfd);
+    close_fd(&cr->console_pair);
+    foreground_close(&cr->fg);
+    notify_relay_free(&cr->notify);
     ns_plan_close(&cr->plan);
     if (cr->seccomp)
         seccomp_filter_free(cr->seccomp);
@@ -161,9 +173,9 @@ static int check_config(struct creation *cr)
     if (s->hostname && !s->ns[NS_UTS])
         return err_setx(EINVAL, "config.json: .hostname: setting a hostname needs a uts "
                                 "namespace");
-    if (s->process->terminal && !cr->o->console_socket)
+    if (s->process->terminal && !cr->o->console_socket && !cr->foreground)
         return err_setx(EINVAL, "process.terminal is true: pass --console-socket to receive "
-                                "the terminal");
+                                "the terminal (or run it in the foreground)");
     if (!s->process->terminal && cr->o->console_socket)
         return err_setx(EINVAL, "--console-socket was given but process.terminal is false");
     _cleanup_free_ char *root = s->root_path[0] == '/' ? xstrdup(s->root_path)
@@ -198,6 +210,64 @@ static int connect_console(const char *path, int *out)
     return 0;
 }
 
+/* Replace or add NAME=value in the process environment. */
+static void set_env(struct spec *s, const char *name, const char *value)
+{
+    struct spec_process *p = s->process;
+    size_t n = strlen(name);
+    char *entry = arena_alloc(&s->arena, n + strlen(value) + 2);
+    sprintf(entry, "%s=%s", name, value);
+    for (size_t i = 0; i < p->n_env; i++)
+        if (strncmp(p->env[i], name, n) == 0 && p->env[i][n] == '=') {
+            p->env[i] = entry;
+            return;
+        }
+    char **env = arena_alloc_array(&s->arena, p->n_env + 2, sizeof(char *));
+    if (p->n_env)
+        memcpy(env, p->env, p->n_env * sizeof(char *));
+    env[p->n_env++] = entry;
+    p->env = env;
+}
+
+/* systemd socket activation: the fds berth got (LISTEN_FDS, from 3) go to the container's
+ * process, numbered the same, ahead of --preserve-fds, with LISTEN_PID its own pid (1). */
+static void inherit_listen_fds(struct creation *cr)
+{
+    const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+    uint64_t n, p;
+    if (!fds || parse_u64(fds, &n) < 0 || n == 0 || n > 4096)
+        return;
+    if (pid && (parse_u64(pid, &p) < 0 || p != (uint64_t)getpid()))
+        return;
+    cr->preserve_fds = (unsigned)n + cr->o->preserve_fds;
+    set_env(cr->spec, "LISTEN_FDS", fds);
+    set_env(cr->spec, "LISTEN_PID", "1");
+}
+
+/* With NOTIFY_SOCKET set, the container gets a socket of its own (a directory of the state
+ * dir mounted over its NOTIFY_SOCKET's directory); berth relays what arrives to systemd. */
+static int prepare_notify(struct creation *cr)
+{
+    int r = notify_relay_prepare(cr->state_dir, &cr->notify);
+    if (r < 0 || !cr->notify.host_socket)
+        return r;
+    struct spec *s = cr->spec;
+    struct spec_mount *m = arena_alloc_array(&s->arena, s->n_mounts + 1, sizeof(*m));
+    if (s->n_mounts)
+        memcpy(m, s->mounts, s->n_mounts * sizeof(*m));
+    struct spec_mount *nm = &m[s->n_mounts];
+    char *dest = arena_strdup(&s->arena, cr->notify.container_path);
+    *strrchr(dest, '/') = '\0';
+    nm->destination = *dest ? dest : arena_strdup(&s->arena, "/");
+    nm->source = arena_strdup(&s->arena, cr->notify.dir);
+    nm->type = arena_strdup(&s->arena, "bind");
+    nm->bind = true;
+    s->mounts = m;
+    s->n_mounts++;
+    set_env(s, "NOTIFY_SOCKET", cr->notify.container_path);
+    return 0;
+}
+
 static int prepare_network(struct creation *cr)
 {
     int r = net_request_from_spec(cr->rt->root, cr->spec, &cr->net);
@@ -226,6 +296,15 @@ static int creation_prepare(struct creation *cr)
         return r;
     if (cr->o->console_socket && (r = connect_console(cr->o->console_socket, &cr->console_fd)) < 0)
         return r;
+    if (cr->spec->process->terminal && !cr->o->console_socket) {
+        /* a foreground run: berth itself receives the pty and proxies it */
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+            return err_set(errno, "terminal: socketpair");
+        cr->console_pair = pair[0];
+        cr->console_fd = pair[1];
+    }
+    inherit_listen_fds(cr);
     return prepare_network(cr);
 }
 
@@ -314,7 +393,7 @@ static int creation_reserve(struct creation *cr)
                                .systemd = cr->rt->systemd_cgroup};
     if ((r = cgroup_create(&cp, &cr->cg)) < 0)
         return r;
-    if ((r = make_state(cr)) < 0)
+    if ((r = make_state(cr)) < 0 || (r = prepare_notify(cr)) < 0)
         return r;
     return cr->use_fifo ? make_fifo(cr) : 0;
 }
@@ -466,7 +545,7 @@ static void fill_ctx(struct creation *cr, struct init_ctx *c)
     c->fifo_fd = cr->fifo_fd;
     c->console_fd = cr->console_fd;
     c->stub_fd = cr->stub_fd;
-    c->preserve_fds = cr->o->preserve_fds;
+    c->preserve_fds = cr->preserve_fds;
     c->no_pivot = cr->o->no_pivot;
     c->no_new_keyring = cr->o->no_new_keyring;
     c->parent_pid = getpid();
@@ -494,6 +573,8 @@ static int clone_into_pidns(struct creation *cr, struct init_ctx *c, uint64_t fl
         close(cr->sync[0]);
         close(cr->dirfd);
         close(cr->rootfd);
+        if (cr->console_pair >= 0)
+            close(cr->console_pair);
         init_main(c);
     }
     int e = errno;
@@ -525,6 +606,8 @@ static int creation_spawn(struct creation *cr)
         return r;
     close_fd(&cr->sync[1]);
     close_fd(&cr->fifo_fd);
+    if (cr->console_pair >= 0)
+        close_fd(&cr->console_fd); /* the child has its end */
     if (cgfd >= 0 && !into) {
         /* clone3 refused CLONE_INTO_CGROUP: the child waits for us anyway */
         log_debug("CLONE_INTO_CGROUP unavailable, entering the cgroup after clone");
@@ -650,8 +733,24 @@ int container_start(const struct runtime_opts *rt, const char *id)
     if (status != STATUS_CREATED)
         return err_setx(EINVAL, "cannot start container %s: it is %s, not created", id,
                         status_name(status));
-    if ((r = release_fifo(dirfd, id)) < 0)
+    /* systemd: listen before the process can send READY=1, relay until it does */
+    struct notify_relay nr;
+    _cleanup_close_ int notify_fd = -1;
+    _cleanup_free_ char *sdir_n = xasprintf("%s/%s", rt->root, id);
+    if (faccessat(dirfd, "notify", F_OK, 0) == 0 && notify_relay_prepare(sdir_n, &nr) == 0 &&
+        nr.host_socket) {
+        r = notify_relay_listen(&nr, &notify_fd);
+        if (r < 0) {
+            notify_relay_free(&nr);
+            return r;
+        }
+    } else {
+        memset(&nr, 0, sizeof(nr));
+    }
+    if ((r = release_fifo(dirfd, id)) < 0) {
+        notify_relay_free(&nr);
         return r;
+    }
     st->recorded_status = STATUS_RUNNING;
     if ((r = state_save(dirfd, st)) < 0)
         return r;
@@ -659,25 +758,15 @@ int container_start(const struct runtime_opts *rt, const char *id)
     _cleanup_free_ char *sdir = xasprintf("%s/%s", rt->root, id);
     if (spec_load(sdir, &spec) == 0)
         run_poststart(spec, st);
-    return 0;
+    if (notify_fd >= 0) {
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+        r = notify_relay_until_ready(nr.host_socket, notify_fd, st->pid, pidfd);
+    }
+    notify_relay_free(&nr);
+    return r;
 }
 
 /* ---- run ---- */
-
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
-static int block_signals(int *sfd)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-        sigaddset(&set, forwarded_signals[i]);
-    sigaddset(&set, SIGCHLD);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return err_set(errno, "block signals");
-    *sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    return *sfd < 0 ? err_set(errno, "signalfd") : 0;
-}
 
 /* After SYNC_START: the socket closes at exec; an error message means the last steps failed. */
 static int wait_exec(struct creation *cr)
@@ -691,50 +780,40 @@ static int wait_exec(struct creation *cr)
     return 0;
 }
 
-static int wait_container(struct creation *cr, int sfd, int *exit_code)
+static int start_process(struct creation *cr)
 {
-    for (;;) {
-        struct signalfd_siginfo si;
-        ssize_t n = RETRY_EINTR(read(sfd, &si, sizeof(si)));
-        if (n != sizeof(si))
-            return err_set(errno, "read signalfd");
-        if (si.ssi_signo != SIGCHLD) {
-            if (syscall(SYS_pidfd_send_signal, cr->pidfd, si.ssi_signo, NULL, 0) < 0)
-                kill(cr->pid, (int)si.ssi_signo);
-            continue;
-        }
-        int status;
-        pid_t w;
-        while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
-            if (w != cr->pid)
-                continue;
-            *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            cr->pid = 0;
-            return 0;
-        }
-    }
+    int r;
+    if (cr->notify.host_socket && (r = notify_relay_listen(&cr->notify, &cr->fg.notify_fd)) < 0)
+        return r;
+    if (cr->console_pair >= 0 && (r = foreground_receive_pty(&cr->fg, cr->console_pair)) < 0)
+        return r;
+    if (sync_send(cr->sync[0], SYNC_START, 0, NULL, -1) < 0)
+        return reap_error(cr);
+    return wait_exec(cr);
 }
 
-static int run_container(struct creation *cr, bool detach, int *exit_code, int *sfd)
+static int run_container(struct creation *cr, bool detach, int *exit_code)
 {
     int r;
     if ((r = creation_prepare(cr)) < 0)
         return r;
     if ((r = creation_reserve(cr)) < 0 || (r = creation_spawn(cr)) < 0 ||
-        (r = creation_commit(cr)) < 0 || (r = block_signals(sfd)) < 0)
-        goto fail;
-    if (sync_send(cr->sync[0], SYNC_START, 0, NULL, -1) < 0) {
-        r = reap_error(cr);
-        goto fail;
+        (r = creation_commit(cr)) < 0 || (r = foreground_block_signals(&cr->fg)) < 0 ||
+        (r = start_process(cr)) < 0) {
+        creation_abort(cr);
+        return r;
     }
-    if ((r = wait_exec(cr)) < 0)
-        goto fail;
     run_poststart(cr->spec, cr->st);
-    if (detach)
+    if (detach) {
+        if (cr->fg.notify_fd >= 0)
+            return notify_relay_until_ready(cr->notify.host_socket, cr->fg.notify_fd, cr->pid,
+                                            cr->pidfd);
         return 0;
-    return wait_container(cr, *sfd, exit_code);
-fail:
-    creation_abort(cr);
+    }
+    cr->fg.pid = cr->pid;
+    cr->fg.pidfd = TAKE_FD(cr->pidfd);
+    r = foreground_wait(&cr->fg, exit_code);
+    cr->pid = 0;
     return r;
 }
 
@@ -742,10 +821,10 @@ int container_run(const struct runtime_opts *rt, const struct create_opts *o, bo
                   bool keep, int *exit_code)
 {
     struct creation cr;
-    _cleanup_close_ int sfd = -1;
     creation_init(&cr, rt, o, false);
+    cr.foreground = !detach;
     *exit_code = 0;
-    int r = run_container(&cr, detach, exit_code, &sfd);
+    int r = run_container(&cr, detach, exit_code);
     bool started = r == 0 && cr.dir_made;
     creation_free(&cr);
     if (started && !detach && !keep && container_delete(rt, o->id, true) < 0)

@@ -62,6 +62,27 @@ int container_stats_json(const struct runtime_opts *rt, const char *id, char **o
 /* The container's processes (from its cgroup), sorted. */
 int container_pids(const struct runtime_opts *rt, const char *id, pid_t **pids, size_t *n);
 
+struct exec_opts {
+    const char *id;
+    const char *process_file; /* --process: an OCI process JSON */
+    char *const *args;        /* the command, when no --process */
+    size_t n_args;
+    char *const *env;         /* -e NAME=VALUE */
+    size_t n_env;
+    char *const *caps;        /* --cap CAP_X */
+    size_t n_caps;
+    const uint32_t *additional_gids;
+    size_t n_additional_gids;
+    const char *cwd, *user, *console_socket, *pid_file, *cgroup;
+    const char *apparmor, *process_label;
+    unsigned preserve_fds;
+    bool tty, detach, no_new_privs, ignore_paused;
+};
+
+/* Run another process in a running container; in the foreground wait for it and set
+ * *exit_code (128+N for signal N). */
+int container_exec(const struct runtime_opts *rt, const struct exec_opts *o, int *exit_code);
+
 /* Load a container's state and live status (paused included). */
 int container_load(const struct runtime_opts *rt, const char *id, bool lock, int *dirfd,
                    struct container_state **st, enum container_status *status);

@@ -332,3 +332,61 @@ void init_main(struct init_ctx *c)
         dprintf(STDERR_FILENO, "berth: container %s: %s\n", c->id, err_msg());
     _exit(1);
 }
+
+/* ---- exec: a new process in a running container ---- */
+
+static int exec_setup(struct init_ctx *c)
+{
+    const struct spec_process *p = c->spec->process;
+    struct exec_plan plan = {0};
+    int r;
+    if ((r = watch_parent(c)) < 0)
+        return r;
+    if (p->terminal) {
+        if (setsid() < 0)
+            return err_set(errno, "setsid");
+        if ((r = terminal_setup(c)) < 0)
+            return r;
+    }
+    if ((r = setup_process(c, &plan)) < 0)
+        return r;
+    mark_fds_cloexec(c->preserve_fds);
+    /* from here on the process outlives `berth exec --detach` */
+    if (prctl(PR_SET_PDEATHSIG, 0) < 0)
+        return err_set(errno, "clear parent death signal");
+    if ((r = load_seccomp(c, false)) < 0)
+        return r;
+    if (needs_sys_admin_for_seccomp(c) && (r = security_final_caps(p)) < 0)
+        return r;
+    exec_now(c, &plan);
+}
+
+static int exec_join(struct init_ctx *c)
+{
+    int r;
+    if ((r = watch_parent(c)) < 0 || (r = reset_signals()) < 0)
+        return r;
+    if (c->await_parent && (r = sync_wait_continue(c->sync_fd, "enter the container's cgroup")) < 0)
+        return r;
+    /* one call joins them all, the user namespace first, as the kernel orders them */
+    if (setns(c->target_pidfd, c->join_flags) < 0)
+        return err_set(errno, "join the container's namespaces");
+    close(c->target_pidfd);
+    /* the pid namespace applies to children: the process proper is forked, as berth's child */
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (pid < 0)
+        return err_set(errno, "fork into the container");
+    if (pid > 0) {
+        r = sync_send(c->sync_fd, SYNC_STAGE2_PID, pid, NULL, -1);
+        _exit(r < 0 ? 1 : 0);
+    }
+    return exec_setup(c);
+}
+
+void init_exec_main(struct init_ctx *c)
+{
+    int r = exec_join(c);
+    if (sync_send(c->sync_fd, SYNC_ERROR, -r, err_msg(), -1) < 0)
+        dprintf(STDERR_FILENO, "berth: exec in %s: %s\n", c->id, err_msg());
+    _exit(1);
+}

@@ -52,6 +52,10 @@ struct init_ctx {
     bool pause_after_namespaces; /* the parent has work once namespaces exist (network, hooks) */
     pid_t parent_pid;
     const struct container_state *state; /* for the state JSON given to hooks */
+
+    /* exec: join the running container instead of creating it */
+    int target_pidfd;  /* pidfd of the container's process */
+    int join_flags;    /* CLONE_NEW* of the namespaces it has */
 };
 
 /* Messages on the sync socket. */
@@ -75,6 +79,9 @@ int sync_wait_continue(int fd, const char *waiting_for);
 
 /* The child's main; never returns. */
 _noreturn_ void init_main(struct init_ctx *c);
+/* exec's child: join the container's namespaces, fork the process into them, set it up and
+ * exec it; never returns. */
+_noreturn_ void init_exec_main(struct init_ctx *c);
 
 /* namespaces.c */
 int ns_plan_build(const struct spec *s, struct ns_plan *plan);

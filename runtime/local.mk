@@ -12,7 +12,8 @@ libberth_a_SOURCES += runtime/seccomp.h runtime/seccomp.c
 # lifecycle core
 libberth_a_SOURCES += \
 	runtime/container.h runtime/container.c runtime/container_ops.c \
-	runtime/container_resources.c \
+	runtime/container_resources.c runtime/container_exec.c \
+	runtime/foreground.h runtime/foreground.c \
 	runtime/state.h runtime/state.c \
 	runtime/init.h runtime/init.c runtime/sync.c \
 	runtime/namespaces.c runtime/rootfs.c runtime/devices.c \

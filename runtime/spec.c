@@ -1245,6 +1245,21 @@ static int parse_document(const struct jctx *c, const struct json *doc, struct s
     return 0;
 }
 
+int spec_parse_process(struct spec *s, const char *text, size_t len, const char *what,
+                       struct spec_process **out)
+{
+    struct jctx c = {.what = what, .arena = &s->arena};
+    struct json *doc;
+    int r = json_parse(&s->arena, text, len, what, &doc);
+    if (r < 0 || (r = jv_object(&c, doc, NULL)) < 0)
+        return r;
+    struct spec_process *pr = arena_alloc(&s->arena, sizeof(*pr));
+    if ((r = parse_process(&c, doc, NULL, pr)) < 0)
+        return r;
+    *out = pr;
+    return 0;
+}
+
 int spec_parse(const char *text, size_t len, const char *what, struct spec **out)
 {
     _cleanup_spec_ struct spec *s = xzalloc(sizeof(*s));

@@ -361,6 +361,10 @@ void spec_free(struct spec *s);
  * execCPUAffinity and memoryPolicy.nodes take it; "" is not a list. */
 bool cpu_list_valid(const char *s);
 
+/* Parse a standalone OCI process object (`exec --process FILE`) into s's arena. */
+int spec_parse_process(struct spec *s, const char *text, size_t len, const char *what,
+                       struct spec_process **out);
+
 /* Parse the linux.resources object (also `update --resources` input). */
 int spec_parse_resources(const struct jctx *c, const struct json *v, const struct jpath *p,
                          struct spec_resources *out);
