@@ -650,6 +650,8 @@ static int creation_commit(struct creation *cr)
         return r;
     if (cr->o->pid_file && (r = write_pid_file(cr->o->pid_file, cr->pid)) < 0)
         return r;
+    /* the container exists: other commands (kill, delete --force) may take it from here */
+    close_fd(&cr->dirfd);
     return 0;
 }
 
@@ -812,6 +814,8 @@ static int run_container(struct creation *cr, bool detach, int *exit_code)
     }
     cr->fg.pid = cr->pid;
     cr->fg.pidfd = TAKE_FD(cr->pidfd);
+    cr->fg.stop_signal =
+            stop_signal_from_annotation(spec_annotation(cr->spec, "org.opencontainers.image.stopSignal"));
     r = foreground_wait(&cr->fg, exit_code);
     cr->pid = 0;
     return r;

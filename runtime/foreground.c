@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -39,6 +40,22 @@ int foreground_block_signals(struct foreground *fg)
         return err_set(errno, "block signals");
     fg->sfd = signalfd(-1, &set, SFD_CLOEXEC);
     return fg->sfd < 0 ? err_set(errno, "signalfd") : 0;
+}
+
+int stop_signal_from_annotation(const char *value)
+{
+    if (!value || !*value)
+        return 0;
+    uint64_t n;
+    if (parse_u64(value, &n) == 0)
+        return n > 0 && n < (uint64_t)NSIG ? (int)n : 0;
+    const char *name = strncasecmp(value, "SIG", 3) == 0 ? value + 3 : value;
+    for (int sig = 1; sig < NSIG; sig++) {
+        const char *abbrev = sigabbrev_np(sig);
+        if (abbrev && strcasecmp(abbrev, name) == 0)
+            return sig;
+    }
+    return 0;
 }
 
 int foreground_receive_pty(struct foreground *fg, int sock)
@@ -138,8 +155,12 @@ static bool handle_signal(struct foreground *fg, int *exit_code)
         return false;
     }
     if (si.ssi_signo != SIGCHLD) {
-        if (syscall(SYS_pidfd_send_signal, fg->pidfd, si.ssi_signo, NULL, 0) < 0)
-            kill(fg->pid, (int)si.ssi_signo);
+        int sig = (int)si.ssi_signo;
+        /* stopping berth (systemctl stop) stops the container the way its image asks */
+        if (sig == SIGTERM && fg->stop_signal > 0)
+            sig = fg->stop_signal;
+        if (syscall(SYS_pidfd_send_signal, fg->pidfd, sig, NULL, 0) < 0)
+            kill(fg->pid, sig);
         return false;
     }
     int status;

@@ -17,6 +17,7 @@ struct foreground {
     int master;     /* pty master to proxy, or -1 */
     int notify_fd;  /* the container's notify socket, or -1 */
     pid_t main_pid; /* MAINPID reported to systemd */
+    int stop_signal; /* what a SIGTERM to berth becomes (the image's StopSignal); 0 = SIGTERM */
     bool stdin_open;
     bool raw;
     struct termios saved;
@@ -25,6 +26,9 @@ struct foreground {
 void foreground_init(struct foreground *fg);
 /* Block the forwarded signals and open the signalfd: before the process can start. */
 int foreground_block_signals(struct foreground *fg);
+/* The signal an "org.opencontainers.image.stopSignal" annotation names (e.g. "SIGQUIT", "3"),
+ * or 0 when absent or unknown. */
+int stop_signal_from_annotation(const char *value);
 /* Take the pty master the container sent over the console socket pair. */
 int foreground_receive_pty(struct foreground *fg, int console_sock);
 /* Proxy, forward and relay until the process exits; then restore the terminal. */
