@@ -53,7 +53,7 @@ static int list_opt(struct cli *cli, int opt, const char *arg, void *data)
 static const char *owner_name(const char *root, const char *id, char *buf, size_t size)
 {
     struct stat st;
-    _cleanup_free_ char *p = xasprintf("%s/%s", root, id);
+    _cleanup_free_ char *p = state_dir_path(root, id);
     if (stat(p, &st) < 0)
         return "";
     struct passwd *pw = getpwuid(st.st_uid);

@@ -384,11 +384,14 @@ static int creation_reserve(struct creation *cr)
     if (r < 0 || (r = state_dir_create(cr->rootfd, id, &cr->dirfd)) < 0)
         return r;
     cr->dir_made = true;
-    cr->state_dir = xasprintf("%s/%s", cr->rt->root, id);
+    cr->state_dir = state_dir_path(cr->rt->root, id);
     r = write_file_atomic_at(cr->dirfd, "config.json", cr->config_text, cr->config_len, 0600);
     if (r < 0)
         return err_set(r, "save config.json in %s", cr->state_dir);
-    struct cgroup_params cp = {.id = id, .path = cr->spec->linux_.cgroups_path,
+    /* a long id is not a file name: its cgroup is named like its state directory */
+    char cg_name[STATE_DIR_NAME_MAX];
+    state_dir_name(id, cg_name);
+    struct cgroup_params cp = {.id = cg_name, .path = cr->spec->linux_.cgroups_path,
                                .resources = resources_with_devices(cr->spec),
                                .systemd = cr->rt->systemd_cgroup};
     if ((r = cgroup_create(&cp, &cr->cg)) < 0)
@@ -738,7 +741,7 @@ int container_start(const struct runtime_opts *rt, const char *id)
     /* systemd: listen before the process can send READY=1, relay until it does */
     struct notify_relay nr;
     _cleanup_close_ int notify_fd = -1;
-    _cleanup_free_ char *sdir_n = xasprintf("%s/%s", rt->root, id);
+    _cleanup_free_ char *sdir_n = state_dir_path(rt->root, id);
     if (faccessat(dirfd, "notify", F_OK, 0) == 0 && notify_relay_prepare(sdir_n, &nr) == 0 &&
         nr.host_socket) {
         r = notify_relay_listen(&nr, &notify_fd);
@@ -757,7 +760,7 @@ int container_start(const struct runtime_opts *rt, const char *id)
     if ((r = state_save(dirfd, st)) < 0)
         return r;
     _cleanup_spec_ struct spec *spec = NULL;
-    _cleanup_free_ char *sdir = xasprintf("%s/%s", rt->root, id);
+    _cleanup_free_ char *sdir = state_dir_path(rt->root, id);
     if (spec_load(sdir, &spec) == 0)
         run_poststart(spec, st);
     if (notify_fd >= 0) {

@@ -190,7 +190,7 @@ static int load_container(struct execution *e)
     int r = container_load(e->rt, e->o->id, false, NULL, &e->st, &e->status);
     if (r < 0 || (r = check_status(e)) < 0)
         return r;
-    _cleanup_free_ char *sdir = xasprintf("%s/%s", e->rt->root, e->o->id);
+    _cleanup_free_ char *sdir = state_dir_path(e->rt->root, e->o->id);
     if ((r = spec_load(sdir, &e->spec)) < 0)
         return err_prefix(r, "the container's saved config");
     if ((r = build_process(e)) < 0)

@@ -33,6 +33,26 @@ static int load_cgroup(const struct container_state *st, struct cgroup **out)
     return r;
 }
 
+/* State and live status of the container whose directory is dirfd (paused from its cgroup). */
+static int load_at(int dirfd, const char *name, struct container_state **stp,
+                   enum container_status *status)
+{
+    struct container_state *st;
+    int r = state_load(dirfd, name, &st);
+    if (r < 0)
+        return r;
+    enum container_status s = state_status(st, dirfd);
+    if (s == STATUS_RUNNING) {
+        _cleanup_cgroup_ struct cgroup *cg = NULL;
+        bool frozen = false;
+        if (load_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen)
+            s = STATUS_PAUSED;
+    }
+    *stp = st;
+    *status = s;
+    return 0;
+}
+
 int container_load(const struct runtime_opts *rt, const char *id, bool lock, int *dirfd,
                    struct container_state **stp, enum container_status *status)
 {
@@ -46,20 +66,8 @@ int container_load(const struct runtime_opts *rt, const char *id, bool lock, int
     if (r < 0)
         return r;
     r = lock ? state_dir_open_locked(rootfd, id, &fd) : state_dir_open(rootfd, id, &fd);
-    if (r < 0)
+    if (r < 0 || (r = load_at(fd, id, stp, status)) < 0)
         return r;
-    struct container_state *st;
-    if ((r = state_load(fd, id, &st)) < 0)
-        return r;
-    enum container_status s = state_status(st, fd);
-    if (s == STATUS_RUNNING) {
-        _cleanup_cgroup_ struct cgroup *cg = NULL;
-        bool frozen = false;
-        if (load_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen)
-            s = STATUS_PAUSED;
-    }
-    *stp = st;
-    *status = s;
     if (dirfd)
         *dirfd = TAKE_FD(fd);
     return 0;
@@ -133,7 +141,7 @@ static void wait_gone(const struct container_state *st)
 static void run_poststop(const struct runtime_opts *rt, const struct container_state *st)
 {
     _cleanup_spec_ struct spec *spec = NULL;
-    _cleanup_free_ char *sdir = xasprintf("%s/%s", rt->root, st->id);
+    _cleanup_free_ char *sdir = state_dir_path(rt->root, st->id);
     if (spec_load(sdir, &spec) < 0 || !spec->hooks.n[HOOK_POSTSTOP])
         return;
     _cleanup_free_ char *json = hook_state_json(st, STATUS_STOPPED, st->pid);
@@ -229,6 +237,12 @@ static int cmp_info(const void *a, const void *b)
                   ((const struct container_info *)b)->st->id);
 }
 
+/* Directory entries that can hold a container: ids, and "_<sha256>" for long ids. */
+static bool container_entry(const char *name)
+{
+    return name[0] == '_' ? strlen(name) == 65 : id_validate(name) == 0;
+}
+
 int container_list(const struct runtime_opts *rt, struct container_info **out, size_t *n)
 {
     _cleanup_close_ int rootfd = -1;
@@ -245,11 +259,13 @@ int container_list(const struct runtime_opts *rt, struct container_info **out, s
     size_t cap = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || id_validate(de->d_name) < 0)
+        if (!container_entry(de->d_name))
             continue;
+        _cleanup_close_ int fd =
+                openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct container_state *st;
         enum container_status status;
-        if (container_load(rt, de->d_name, false, NULL, &st, &status) < 0)
+        if (fd < 0 || load_at(fd, de->d_name, &st, &status) < 0)
             continue; /* being created, or not ours */
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;

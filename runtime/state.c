@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <nettle/sha2.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -46,6 +48,32 @@ int id_validate(const char *id)
     return 0;
 }
 
+/* The directory of a container: its id, or for an id longer than a file name may be
+ * (ids go up to 1024 bytes), "_" and the id's sha256 — no id starts with "_". */
+void state_dir_name(const char *id, char out[STATE_DIR_NAME_MAX])
+{
+    size_t n = strlen(id);
+    if (n <= NAME_MAX) {
+        memcpy(out, id, n + 1);
+        return;
+    }
+    struct sha256_ctx ctx;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, n, (const uint8_t *)id);
+    sha256_digest(&ctx, sizeof(d), d);
+    out[0] = '_';
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(out + 1 + 2 * i, 3, "%02x", d[i]);
+}
+
+char *state_dir_path(const char *root, const char *id)
+{
+    char name[STATE_DIR_NAME_MAX];
+    state_dir_name(id, name);
+    return xasprintf("%s/%s", root, name);
+}
+
 int state_root_open(const char *root, bool create, int *out)
 {
     if (create) {
@@ -75,21 +103,23 @@ static int lock_dir(int fd, const char *id)
 
 int state_dir_create(int rootfd, const char *id, int *out)
 {
-    if (mkdirat(rootfd, id, 0700) < 0) {
+    char name[STATE_DIR_NAME_MAX];
+    state_dir_name(id, name);
+    if (mkdirat(rootfd, name, 0700) < 0) {
         if (errno == EEXIST)
             return err_setx(EEXIST, "container %s already exists", id);
         return err_set(errno, "create state directory for %s", id);
     }
-    int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        unlinkat(rootfd, id, AT_REMOVEDIR);
+        unlinkat(rootfd, name, AT_REMOVEDIR);
         return err_set(e, "open state directory of %s", id);
     }
     if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0) {
         int e = errno;
         close(fd);
-        unlinkat(rootfd, id, AT_REMOVEDIR);
+        unlinkat(rootfd, name, AT_REMOVEDIR);
         return err_set(e, "lock container %s", id);
     }
     *out = fd;
@@ -98,7 +128,9 @@ int state_dir_create(int rootfd, const char *id, int *out)
 
 int state_dir_open(int rootfd, const char *id, int *out)
 {
-    int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    char name[STATE_DIR_NAME_MAX];
+    state_dir_name(id, name);
+    int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             return err_setx(ENOENT, "container %s does not exist", id);
@@ -135,7 +167,9 @@ bool state_dir_busy(int dirfd)
 
 int state_dir_remove(int rootfd, const char *id)
 {
-    int r = rm_rf_at(rootfd, id);
+    char name[STATE_DIR_NAME_MAX];
+    state_dir_name(id, name);
+    int r = rm_rf_at(rootfd, name);
     if (r < 0)
         return err_set(r, "remove state directory of %s", id);
     return 0;

@@ -41,6 +41,13 @@ struct container_state {
 /* Container ids: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
 int id_validate(const char *id);
 
+/* The name of a container's directory under the root: the id, or "_<sha256>" for ids
+ * longer than NAME_MAX. */
+#define STATE_DIR_NAME_MAX 256
+void state_dir_name(const char *id, char out[STATE_DIR_NAME_MAX]);
+/* <root>/<directory name of id> (caller frees). */
+char *state_dir_path(const char *root, const char *id);
+
 /* Open (creating with mode 0700 if asked) the root directory. */
 int state_root_open(const char *root, bool create, int *out);
 /* Reserve <root>/<id> for a new container and lock it; EEXIST names the id. */
