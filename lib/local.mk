@@ -5,4 +5,5 @@ libberth_a_SOURCES += \
 	lib/arena.c lib/arena.h \
 	lib/fs.c lib/fs.h \
 	lib/json.c lib/jsonw.c lib/json.h \
-	lib/log.c lib/log.h
+	lib/log.c lib/log.h \
+	lib/sock.c lib/sock.h

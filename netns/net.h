@@ -35,9 +35,44 @@ void net_request_free(struct net_request *req);
  * NAT/port rules and rate caps. *record is the JSON to keep in state.json for
  * net_detach. On failure everything made so far is undone.
  */
+struct net_saver {
+    /* Called once what will be made is decided (names, address, rules' tag) and before any of
+     * it exists, so that a berth killed in the middle leaves a record delete can undo. */
+    int (*save)(void *ctx, const char *record);
+    void *ctx;
+};
 int net_attach(const char *root, const char *id, pid_t netns_pid, const struct net_request *req,
-               char **record);
+               const struct net_saver *saver, char **record);
 
 /* Undo what net_attach made (veth, rules, caps, lease), from its record. Idempotent: safe
  * after a crash, a kill -9 of the container, or a half-done attach. */
 int net_detach(const char *root, const char *id, const char *record);
+
+/* ---- networks (berth network create|ls|inspect|rm) ---- */
+
+struct net_create_opts {
+    const char *name;
+    const char *subnet;       /* IPv4 CIDR, required */
+    const char *gateway;      /* default: the first host address */
+    const char *ipv6_subnet;  /* optional */
+    const char *ipv6_gateway; /* default: the first host address */
+    const char *bridge;       /* default: br-NAME (berth0 for "default") */
+    unsigned mtu;             /* default 1500 */
+};
+
+/* Define a network and create its bridge and masquerade rules in this network namespace. */
+int net_network_create(const char *root, const struct net_create_opts *o);
+/* Remove a network (its bridge and rules); refused while a container uses it. */
+int net_network_remove(const char *root, const char *name);
+/* One network as JSON, with the containers on it (indented, trailing newline). */
+int net_network_inspect(const char *root, const char *name, char **json);
+
+struct net_summary {
+    char name[16];
+    char bridge[16];
+    char subnet[56];
+    char ipv6_subnet[56]; /* "" when none */
+    unsigned mtu;
+    size_t containers;
+};
+int net_network_list(const char *root, struct net_summary **out, size_t *n);

@@ -451,16 +451,24 @@ static char *parent_state_json(struct creation *cr, enum container_status s)
     return hook_state_json(cr->st, s, cr->pid);
 }
 
+/* The network record goes into state.json before and after the veth and rules are made, so
+ * that delete can undo them even if this create is killed half way. */
+static int save_net_record(void *ctx, const char *record)
+{
+    struct creation *cr = ctx;
+    cr->st->net_json = arena_strdup(&cr->st->arena, record);
+    return state_save(cr->dirfd, cr->st);
+}
+
 static int attach_network(struct creation *cr)
 {
     char *record = NULL;
-    int r = net_attach(cr->rt->root, cr->o->id, cr->pid, cr->net, &record);
-    if (r < 0)
-        return r;
-    cr->st->net_json = arena_strdup(&cr->st->arena, record);
+    struct net_saver saver = {save_net_record, cr};
+    int r = net_attach(cr->rt->root, cr->o->id, cr->pid, cr->net, &saver, &record);
+    if (r == 0)
+        r = save_net_record(cr, record);
     free(record);
-    /* recorded at once so that delete can undo it even if this create is killed */
-    return state_save(cr->dirfd, cr->st);
+    return r;
 }
 
 static int run_runtime_hooks(struct creation *cr)

@@ -12,6 +12,8 @@
 #include "lib/json.h"
 #include "runtime/state.h"
 
+struct cgroup;
+
 struct runtime_opts {
     const char *root; /* state directory root, default /run/berth */
     bool systemd_cgroup;
@@ -82,6 +84,9 @@ struct exec_opts {
 /* Run another process in a running container; in the foreground wait for it and set
  * *exit_code (128+N for signal N). */
 int container_exec(const struct runtime_opts *rt, const struct exec_opts *o, int *exit_code);
+
+/* The cgroup recorded in a container's state (*out NULL when it has none). */
+int container_cgroup(const struct container_state *st, struct cgroup **out);
 
 /* Load a container's state and live status (paused included). */
 int container_load(const struct runtime_opts *rt, const char *id, bool lock, int *dirfd,

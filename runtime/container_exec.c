@@ -197,16 +197,8 @@ static int load_container(struct execution *e)
         return r;
     if (e->spec->process->terminal && !e->o->console_socket && e->o->detach)
         return err_setx(EINVAL, "--tty with --detach needs --console-socket");
-    if (e->st->cgroup_json) {
-        struct arena a = {0};
-        struct json *v;
-        r = json_parse(&a, e->st->cgroup_json, strlen(e->st->cgroup_json), "cgroup state", &v);
-        if (r == 0)
-            r = cgroup_state_read(v, &e->cg);
-        arena_free(&a);
-        if (r < 0)
-            return r;
-    }
+    if ((r = container_cgroup(e->st, &e->cg)) < 0)
+        return r;
     if (e->spec->linux_.seccomp && (r = seccomp_filter_build(e->spec->linux_.seccomp, &e->seccomp)) < 0)
         return err_prefix(r, "the container's seccomp profile");
     return open_target(e);

@@ -19,7 +19,7 @@
 #include "netns/net.h"
 #include "images/images.h"
 
-static int load_cgroup(const struct container_state *st, struct cgroup **out)
+int container_cgroup(const struct container_state *st, struct cgroup **out)
 {
     *out = NULL;
     if (!st->cgroup_json)
@@ -45,7 +45,7 @@ static int load_at(int dirfd, const char *name, struct container_state **stp,
     if (s == STATUS_RUNNING) {
         _cleanup_cgroup_ struct cgroup *cg = NULL;
         bool frozen = false;
-        if (load_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen)
+        if (container_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen)
             s = STATUS_PAUSED;
     }
     *stp = st;
@@ -111,7 +111,7 @@ int container_kill(const struct runtime_opts *rt, const char *id, int sig, bool 
         return err_setx(ESRCH, "container %s is %s: nothing to signal", id, status_name(status));
     if (all) {
         _cleanup_cgroup_ struct cgroup *cg = NULL;
-        if ((r = load_cgroup(st, &cg)) < 0)
+        if ((r = container_cgroup(st, &cg)) < 0)
             return r;
         if (cg)
             return cgroup_kill(cg, sig);
@@ -201,7 +201,7 @@ int container_delete(const struct runtime_opts *rt, const char *id, bool force)
                         "cannot delete container %s that is not stopped: %s (use delete --force)",
                         id, status_name(status));
     _cleanup_cgroup_ struct cgroup *cg = NULL;
-    if (load_cgroup(st, &cg) < 0)
+    if (container_cgroup(st, &cg) < 0)
         log_warn("container %s: %s", id, err_msg());
     if (status != STATUS_STOPPED)
         stop_processes(st, cg, status == STATUS_PAUSED);

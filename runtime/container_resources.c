@@ -15,14 +15,9 @@
 
 static int open_cgroup(const struct container_state *st, struct cgroup **out)
 {
-    if (!st->cgroup_json)
+    int r = container_cgroup(st, out);
+    if (r == 0 && !*out)
         return err_setx(ENOENT, "container %s has no cgroup", st->id);
-    struct arena a = {0};
-    struct json *v;
-    int r = json_parse(&a, st->cgroup_json, strlen(st->cgroup_json), "cgroup state", &v);
-    if (r == 0)
-        r = cgroup_state_read(v, out);
-    arena_free(&a);
     return r;
 }
 
@@ -130,18 +125,26 @@ int container_pause(const struct runtime_opts *rt, const char *id, bool pause)
     return r;
 }
 
-int container_stats_json(const struct runtime_opts *rt, const char *id, char **out,
-                         uint64_t *oom_kills)
+/* The state and cgroup of a container that has processes (no lock: a read). */
+static int running_cgroup(const struct runtime_opts *rt, const char *id,
+                          struct container_state **st, struct cgroup **cg)
 {
-    _cleanup_state_ struct container_state *st = NULL;
     enum container_status status;
-    int r = container_load(rt, id, false, NULL, &st, &status);
+    int r = container_load(rt, id, false, NULL, st, &status);
     if (r < 0)
         return r;
     if (status == STATUS_STOPPED)
         return err_setx(ESRCH, "container %s is not running", id);
+    return open_cgroup(*st, cg);
+}
+
+int container_stats_json(const struct runtime_opts *rt, const char *id, char **out,
+                         uint64_t *oom_kills)
+{
+    _cleanup_state_ struct container_state *st = NULL;
     _cleanup_cgroup_ struct cgroup *cg = NULL;
-    if ((r = open_cgroup(st, &cg)) < 0)
+    int r = running_cgroup(rt, id, &st, &cg);
+    if (r < 0)
         return r;
     struct cgroup_stats s = {0};
     if ((r = cgroup_stats(cg, &s)) < 0)
@@ -164,14 +167,7 @@ int container_stats_json(const struct runtime_opts *rt, const char *id, char **o
 int container_pids(const struct runtime_opts *rt, const char *id, pid_t **pids, size_t *n)
 {
     _cleanup_state_ struct container_state *st = NULL;
-    enum container_status status;
-    int r = container_load(rt, id, false, NULL, &st, &status);
-    if (r < 0)
-        return r;
-    if (status == STATUS_STOPPED)
-        return err_setx(ESRCH, "container %s is not running", id);
     _cleanup_cgroup_ struct cgroup *cg = NULL;
-    if ((r = open_cgroup(st, &cg)) < 0)
-        return r;
-    return cgroup_pids(cg, pids, n);
+    int r = running_cgroup(rt, id, &st, &cg);
+    return r < 0 ? r : cgroup_pids(cg, pids, n);
 }

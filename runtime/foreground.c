@@ -17,6 +17,7 @@
 #include "lib/err.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/sock.h"
 #include "lib/util.h"
 #include "runtime/foreground.h"
 
@@ -61,20 +62,11 @@ int stop_signal_from_annotation(const char *value)
 int foreground_receive_pty(struct foreground *fg, int sock)
 {
     char name[128];
-    struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-                         .msg_controllen = sizeof(ctl.b)};
-    ssize_t n = RETRY_EINTR(recvmsg(sock, &msg, MSG_CMSG_CLOEXEC));
+    ssize_t n = sock_recv_fd(sock, name, sizeof(name) - 1, &fg->master);
     if (n < 0)
-        return err_set(errno, "terminal: receive the pty from the container");
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    if (n == 0 || !cm || cm->cmsg_type != SCM_RIGHTS)
+        return err_set((int)n, "terminal: receive the pty from the container");
+    if (fg->master < 0)
         return err_setx(EPIPE, "terminal: the container sent no pty");
-    memcpy(&fg->master, CMSG_DATA(cm), sizeof(int));
     /* non-blocking: draining after the process exits must not wait for its children */
     fcntl(fg->master, F_SETFL, O_NONBLOCK);
     return 0;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/sock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -444,37 +445,6 @@ static char *listener_message(const char *metadata, pid_t pid, const char *state
     return jw_steal(&w, len);
 }
 
-static int send_with_fd(int sock, const char *buf, size_t len, int fd)
-{
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    struct msghdr msg = {
-            .msg_iov = &iov,
-            .msg_iovlen = 1,
-            .msg_control = control.buf,
-            .msg_controllen = sizeof(control.buf),
-    };
-
-    memset(&control, 0, sizeof(control));
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-
-    ssize_t n = RETRY_EINTR(sendmsg(sock, &msg, MSG_NOSIGNAL));
-    if (n < 0) return -errno;
-    /* A stream socket may take the payload in parts; the fd went with the first. */
-    for (size_t done = (size_t)n; done < len; done += (size_t)n) {
-        n = RETRY_EINTR(send(sock, buf + done, len - done, MSG_NOSIGNAL));
-        if (n < 0) return -errno;
-    }
-    return 0;
-}
-
 int seccomp_send_listener(const char *listener_path, const char *metadata, int notify_fd, pid_t pid,
                           const char *state_json)
 {
@@ -498,7 +468,7 @@ int seccomp_send_listener(const char *listener_path, const char *metadata, int n
 
     size_t len;
     _cleanup_free_ char *msg = listener_message(metadata, pid, state_json, &len);
-    int r = send_with_fd(sock, msg, len, notify_fd);
+    int r = sock_send_fd(sock, msg, len, notify_fd);
     if (r < 0)
         return err_set(-r, "sending the seccomp listener fd to listenerPath %s", listener_path);
     return 0;

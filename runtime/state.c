@@ -256,32 +256,38 @@ enum container_status state_status(const struct container_state *st, int dirfd)
     return STATUS_RUNNING;
 }
 
+static void write_annotations(struct jw *w, const struct container_state *st)
+{
+    if (!st->n_annotations)
+        return;
+    jw_key(w, "annotations");
+    jw_object_begin(w);
+    for (size_t i = 0; i < st->n_annotations; i++)
+        jw_kv_string(w, st->annotations[i].key, st->annotations[i].value);
+    jw_object_end(w);
+}
+
 void state_write_oci(struct jw *w, const struct container_state *st, enum container_status s,
                      bool runc_fields)
 {
     jw_object_begin(w);
     jw_kv_string(w, "ociVersion", OCI_VERSION);
     jw_kv_string(w, "id", st->id);
-    /* runc reports pid 0 once the container has stopped */
     if (runc_fields) {
+        /* runc's containerState: pid 0 once stopped; annotations before owner */
         jw_kv_int(w, "pid", s == STATUS_STOPPED ? 0 : st->pid);
         jw_kv_string(w, "status", status_name(s));
-    } else {
-        jw_kv_string(w, "status", status_name(s));
-        jw_kv_int(w, "pid", st->pid);
-    }
-    jw_kv_string(w, "bundle", st->bundle);
-    if (runc_fields) {
+        jw_kv_string(w, "bundle", st->bundle);
         jw_kv_string(w, "rootfs", st->rootfs);
         jw_kv_string(w, "created", st->created);
+        write_annotations(w, st);
         jw_kv_string(w, "owner", st->owner ? st->owner : "");
-    }
-    if (st->n_annotations) {
-        jw_key(w, "annotations");
-        jw_object_begin(w);
-        for (size_t i = 0; i < st->n_annotations; i++)
-            jw_kv_string(w, st->annotations[i].key, st->annotations[i].value);
-        jw_object_end(w);
+    } else {
+        /* the runtime-spec's state, as hooks read it */
+        jw_kv_string(w, "status", status_name(s));
+        jw_kv_int(w, "pid", st->pid);
+        jw_kv_string(w, "bundle", st->bundle);
+        write_annotations(w, st);
     }
     jw_object_end(w);
 }
@@ -296,13 +302,7 @@ int state_save(int dirfd, const struct container_state *st)
     jw_kv_string(&w, "status", status_name(st->recorded_status));
     jw_kv_int(&w, "pid", st->pid);
     jw_kv_string(&w, "bundle", st->bundle);
-    if (st->n_annotations) {
-        jw_key(&w, "annotations");
-        jw_object_begin(&w);
-        for (size_t i = 0; i < st->n_annotations; i++)
-            jw_kv_string(&w, st->annotations[i].key, st->annotations[i].value);
-        jw_object_end(&w);
-    }
+    write_annotations(&w, st);
     jw_key(&w, "berth");
     jw_object_begin(&w);
     jw_kv_string(&w, "rootfs", st->rootfs);

@@ -16,28 +16,9 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/sock.h"
 #include "lib/util.h"
 #include "runtime/init.h"
-
-static int send_master(int sock, int master, const char *name)
-{
-    struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-                         .msg_controllen = sizeof(ctl.b)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &master, sizeof(int));
-    if (RETRY_EINTR(sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0)
-        return -errno;
-    return 0;
-}
 
 int terminal_setup(struct init_ctx *c)
 {
@@ -67,7 +48,7 @@ int terminal_setup(struct init_ctx *c)
     }
     if (access("/dev/console", F_OK) == 0 && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
         return err_set(errno, "terminal: bind %s to /dev/console", name);
-    int r = send_master(c->console_fd, master, name);
+    int r = sock_send_fd(c->console_fd, name, strlen(name), master);
     if (r < 0)
         return err_set(r, "terminal: send the pty master to the console socket");
     close(c->console_fd);
