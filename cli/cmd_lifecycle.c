@@ -15,6 +15,7 @@ enum { OPT_BUNDLE = 'b', OPT_DETACH = 'd', OPT_PID_FILE = 1000, OPT_CONSOLE, OPT
 struct create_args {
     struct create_opts o;
     bool detach, keep;
+    struct net_flags net; /* --network, --ip, --publish, --egress, --ingress */
 };
 
 static int create_opt(struct cli *cli, int opt, const char *arg, void *data)
@@ -37,6 +38,11 @@ static int create_opt(struct cli *cli, int opt, const char *arg, void *data)
     case OPT_KEEP: a->keep = true; break;
     case OPT_PIDFD_SOCKET:
         return cli_usage_error(cli, "--pidfd-socket is not supported by berth");
+    case OPT_NET_NETWORK:
+    case OPT_NET_IP:
+    case OPT_NET_PUBLISH:
+    case OPT_NET_EGRESS:
+    case OPT_NET_INGRESS: return net_flag(cli, &a->net, opt, arg);
     }
     return 0;
 }
@@ -58,13 +64,18 @@ static int create_opt(struct cli *cli, int opt, const char *arg, void *data)
     "   --pid-file value          write the container process's pid to this file\n"               \
     "   --no-pivot                use MS_MOVE and chroot instead of pivot_root(2)\n"              \
     "   --no-new-keyring          keep the calling process's session keyring\n"                   \
-    "   --preserve-fds value      pass this many extra fds (from 3) to the container\n"
+    "   --preserve-fds value      pass this many extra fds (from 3) to the container\n"           \
+    "   --image NAME              make the bundle from an image (berth run --image --help)\n"
 
 static int cmd_create_run(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {CREATE_OPTIONS, {0}};
+    static const struct option opts[] = {CREATE_OPTIONS, NET_OPTIONS, {0}};
     struct create_args a = {0};
-    int r = cli_parse(cli, &cmd_create, argc, argv, "b:", opts, create_opt, &a);
+    if (cli_wants_image(argc, argv))
+        return cmd_run_image(cli, argc, argv, true);
+    int r = cli_parse(cli, &cmd_create, argc, argv, "b:p:", opts, create_opt, &a);
+    if (r == 0 && net_flags_apply(cli, &a.net, &a.o) < 0)
+        r = -1;
     if (r != 0)
         return r > 0 ? 0 : 1;
     if (cli_require_args(cli, argc, optind, 1, "the container id") < 0)
@@ -80,16 +91,21 @@ const struct command cmd_create = {
         "Usage: berth create [options] <container-id>\n\n"
         "Create a container from the bundle: everything up to executing the process,\n"
         "which waits until 'berth start'.\n\n"
-        "Options:\n" CREATE_HELP};
+        "Options:\n" CREATE_HELP NET_HELP};
 
 static int cmd_run_run(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {CREATE_OPTIONS,
+                                         NET_OPTIONS,
                                          {"detach", no_argument, NULL, OPT_DETACH},
                                          {"keep", no_argument, NULL, OPT_KEEP},
                                          {0}};
     struct create_args a = {0};
-    int r = cli_parse(cli, &cmd_run, argc, argv, "b:d", opts, create_opt, &a);
+    if (cli_wants_image(argc, argv))
+        return cmd_run_image(cli, argc, argv, false);
+    int r = cli_parse(cli, &cmd_run, argc, argv, "b:dp:", opts, create_opt, &a);
+    if (r == 0 && net_flags_apply(cli, &a.net, &a.o) < 0)
+        r = -1;
     if (r != 0)
         return r > 0 ? 0 : 1;
     if (cli_require_args(cli, argc, optind, 1, "the container id") < 0)
@@ -107,7 +123,7 @@ const struct command cmd_run = {
         "Create and start a container. In the foreground, berth forwards SIGINT, SIGTERM,\n"
         "SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, exits with its exit status (128+N\n"
         "when killed by signal N) and deletes it afterwards unless --keep is given.\n\n"
-        "Options:\n" CREATE_HELP
+        "Options:\n" CREATE_HELP NET_HELP
         "   --detach, -d              return once the container has started\n"
         "   --keep                    do not delete the container after it exits\n"};
 

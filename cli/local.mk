@@ -4,4 +4,5 @@ berth_SOURCES += \
 	cli/cmd_lifecycle.c \
 	cli/cmd_info.c \
 	cli/cmd_resources.c \
-	cli/cmd_exec.c
+	cli/cmd_exec.c \
+	cli/cmd_network.c

@@ -13,7 +13,8 @@
 static const struct command *const commands[] = {
         &cmd_create, &cmd_start,  &cmd_run,    &cmd_exec,  &cmd_state, &cmd_kill,
         &cmd_delete, &cmd_list,   &cmd_update, &cmd_pause, &cmd_resume,
-        &cmd_events, &cmd_ps,     &cmd_spec,   &cmd_features,
+        &cmd_events, &cmd_ps,     &cmd_spec,   &cmd_features, &cmd_network,
+        &cmd_image,
 };
 
 static void print_help(void)
@@ -34,6 +35,7 @@ static void print_help(void)
            "   --log-format value   log format: text or json (default: \"text\")\n"
            "   --debug              enable debug logging\n"
            "   --systemd-cgroup     use the systemd cgroup driver\n"
+           "   --image-root value   image store (default: $BERTH_IMAGE_ROOT or \"/var/lib/berth\")\n"
            "   --help, -h           show help\n"
            "   --version, -v        print the version\n\n"
            "Run 'berth COMMAND --help' for a command's options.\n");
@@ -107,7 +109,8 @@ int cli_parse(struct cli *cli, const struct command *cmd, int argc, char **argv,
     return 0;
 }
 
-enum { OPT_ROOT = 1000, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU };
+enum { OPT_ROOT = 1000, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU,
+       OPT_IMAGE_ROOT };
 
 static int parse_global(struct cli *cli, int argc, char **argv, int *out_next)
 {
@@ -119,6 +122,7 @@ static int parse_global(struct cli *cli, int argc, char **argv, int *out_next)
             {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
             {"rootless", required_argument, NULL, OPT_ROOTLESS},
             {"criu", required_argument, NULL, OPT_CRIU},
+            {"image-root", required_argument, NULL, OPT_IMAGE_ROOT},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'v'},
             {0},
@@ -139,6 +143,7 @@ static int parse_global(struct cli *cli, int argc, char **argv, int *out_next)
             break;
         case OPT_DEBUG: cli->debug = true; break;
         case OPT_SYSTEMD: cli->rt.systemd_cgroup = true; break;
+        case OPT_IMAGE_ROOT: cli->image_root = optarg; break;
         case OPT_ROOTLESS:
         case OPT_CRIU: break; /* accepted for runc compatibility; berth runs as root */
         case 'h': print_help(); return 1;

@@ -6,4 +6,5 @@ libberth_a_SOURCES += \
 	lib/fs.c lib/fs.h \
 	lib/json.c lib/jsonw.c lib/json.h \
 	lib/log.c lib/log.h \
-	lib/sock.c lib/sock.h
+	lib/sock.c lib/sock.h \
+	lib/hash.c lib/hash.h

@@ -6,11 +6,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <limits.h>
-#include <nettle/sha2.h>
 #include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/fs.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 #include "runtime/state.h"
 
@@ -57,14 +57,8 @@ void state_dir_name(const char *id, char out[STATE_DIR_NAME_MAX])
         memcpy(out, id, n + 1);
         return;
     }
-    struct sha256_ctx ctx;
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, n, (const uint8_t *)id);
-    sha256_digest(&ctx, sizeof(d), d);
     out[0] = '_';
-    for (size_t i = 0; i < sizeof(d); i++)
-        snprintf(out + 1 + 2 * i, 3, "%02x", d[i]);
+    sha256_hex(id, n, out + 1);
 }
 
 char *state_dir_path(const char *root, const char *id)

@@ -1,5 +1,6 @@
 #!/bin/bash
 # Install what berth's build and tests need on Debian 12, as root: tests/install-deps.sh
+# With --build: only what building berth and the README's quick start need.
 #
 # Only missing packages are installed, so a second run does nothing and needs no network.
 # To add packages, append to a list below (or pass more in EXTRA_PACKAGES="a b").
@@ -15,10 +16,15 @@ BUILD_PACKAGES=(
     libseccomp-dev
     libyajl-dev
     libmnl-dev
+    libnftnl-dev
+    # images/: tar, gzip, zstd and xz layers (libarchive), sha256 (libcrypto)
+    libarchive-dev
+    libssl-dev
 )
 
 # Running the tests: bats files, the rootfs template (busybox-static), process/mount/netns
-# inspection, and tmux for terminal tests.
+# inspection, and tmux for terminal tests; network.bats inspects rules with nft and talks to
+# containers with socat and curl.
 TEST_PACKAGES=(
     bats
     jq
@@ -28,12 +34,37 @@ TEST_PACKAGES=(
     psmisc
     util-linux
     tmux
+    nftables
+    socat
+    curl
+    # tests/vm: a pure cgroup v2 machine (qemu under TCG booting Debian's kernel; cpio builds
+    # its initramfs around busybox-static)
+    qemu-system-x86
+    linux-image-amd64
+    cpio
+    # images: tools we did not write make the test images (skopeo, umoci), hostile layers
+    # are crafted with python3's tarfile, rootfs tarballs are compressed with zstd
+    skopeo
+    umoci
+    zstd
+    python3
+    bc
 )
 
 # Appended by other harnesses (e.g. qemu for the VM tests); also settable from the environment.
 read -r -a EXTRA_PACKAGES <<<"${EXTRA_PACKAGES:-}"
 
-PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${EXTRA_PACKAGES[@]}")
+# The README's quick start also makes a busybox bundle and edits its config with jq.
+QUICKSTART_PACKAGES=(
+    busybox-static
+    jq
+)
+
+if [ "${1:-}" = --build ]; then
+    PACKAGES=("${BUILD_PACKAGES[@]}" "${QUICKSTART_PACKAGES[@]}")
+else
+    PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${EXTRA_PACKAGES[@]}")
+fi
 
 log() {
     echo "install-deps: $*" >&2

@@ -39,3 +39,21 @@ check_PROGRAMS += tests/unit/test-cgroup tests/unit/test-cgroup-live
 TESTS += tests/unit/test-cgroup tests/unit/test-cgroup-live
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
 tests_unit_test_cgroup_live_LDADD = $(UNIT_LDADD)
+
+# container networking (netns/): netlink message building and parsing, IPAM, CIDR, ports,
+# rates, leases; pure, no privileges needed
+check_PROGRAMS += tests/unit/test-netlink tests/unit/test-netcfg
+TESTS += tests/unit/test-netlink tests/unit/test-netcfg
+tests_unit_test_netlink_LDADD = $(UNIT_LDADD)
+tests_unit_test_netcfg_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/integration/network.bats
+
+# images/ (test-images.c): digests, names, path confinement, whiteouts, users, image config
+check_PROGRAMS += tests/unit/test-images
+TESTS += tests/unit/test-images
+tests_unit_test_images_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += \
+	tests/images/oci.py \
+	tests/images/bench.sh \
+	tests/integration/image.bats \
+	tests/integration/image-hostile.bats

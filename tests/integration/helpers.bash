@@ -513,3 +513,99 @@ setup() {
 teardown() {
     berth_teardown
 }
+
+# ---------------------------------------------------------------------------------------------
+# Shared by the runtime's test files
+
+# wait_for_file FILE [PATTERN] [TIMEOUT=5]: until FILE exists (and holds a line matching the
+# extended regex PATTERN); TIMEOUT in whole seconds.
+wait_for_file() {
+    local file=$1 pattern=${2:-} timeout=${3:-5} i
+    for ((i = 0; i < timeout * 20; i++)); do
+        if [ -e "$file" ] && { [ -z "$pattern" ] || grep -qE -- "$pattern" "$file"; }; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "$file never showed ${pattern:-up} within ${timeout}s; it holds:" >&2
+    cat "$file" >&2 2>/dev/null || true
+    return 1
+}
+
+# assert_root_empty: no container directory (or anything else) is left in $BERTH_ROOT.
+assert_root_empty() {
+    local left
+    left=$(find "$BERTH_ROOT" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null)
+    [ -z "$left" ] || {
+        echo "left behind in $BERTH_ROOT: $left" >&2
+        return 1
+    }
+}
+
+# assert_nothing_left: an empty root, and no process, mount, cgroup or zombie of this test
+# (what the teardown checks, but right now, e.g. just after a failed create).
+assert_nothing_left() {
+    local i
+    assert_root_empty || return 1
+    for ((i = 0; i < 20; i++)); do
+        berth_find_leaks && return 0
+        sleep 0.1
+    done
+    berth_report_leaks
+    return 1
+}
+
+# state_field ID JQ_PATH: one field of `berth state ID` (raw).
+state_field() {
+    berth state "$1" | jq -r "$2"
+}
+
+# host_ns NAME: the host's (this shell's) namespace link, e.g. host_ns net -> net:[4026531840]
+host_ns() {
+    readlink "/proc/$$/ns/$1"
+}
+
+# pid_gone PID: the process no longer runs (gone, or a zombie nobody has reaped yet: this
+# machine's pid 1 reaps orphans slowly).
+pid_gone() {
+    local st
+    [ -d "/proc/$1" ] || return 0
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 0
+    [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+# allow_traversal PATH: let any uid (a user namespace's root is one on the host) reach PATH,
+# which must lie in bats' temporary directory: adds o+x to PATH and every directory above it
+# up to $BATS_RUN_TMPDIR (mktemp makes them 0700).
+allow_traversal() {
+    local p top
+    p=$(realpath "$1")
+    top=$(realpath "${BATS_RUN_TMPDIR:?}")
+    case $p in
+    "$top" | "$top"/*) ;;
+    *)
+        echo "allow_traversal: $p is not below $top" >&2
+        return 1
+        ;;
+    esac
+    while :; do
+        chmod o+x "$p"
+        [ "$p" != "$top" ] || break
+        p=$(dirname "$p")
+    done
+}
+
+# run_files CMD...: bats' `run --separate-stderr`, through files instead of pipes, for
+# commands that may leave a container behind (create, run -d): its process inherits stdout
+# and stderr, and a pipe would keep the test waiting for EOF. Sets status, output, stderr
+# and lines.
+# shellcheck disable=SC2034 # status, output, stderr and lines are for the caller
+run_files() {
+    local out=$BATS_TEST_TMPDIR/.run_files.out err=$BATS_TEST_TMPDIR/.run_files.err
+    status=0
+    "$@" >"$out" 2>"$err" </dev/null || status=$?
+    output=$(cat "$out")
+    stderr=$(cat "$err")
+    lines=()
+    [ -z "$output" ] || mapfile -t lines <<<"$output"
+}
