@@ -158,7 +158,7 @@ static int parse_global(struct cli *cli, int argc, char **argv, int *out_next)
 
 int main(int argc, char **argv)
 {
-    struct cli cli = {.rt.root = "/run/berth"};
+    struct cli cli = {.rt.root = "/run/berth", .rt.argv = argv};
     int next = argc;
     int r = parse_global(&cli, argc, argv, &next);
     if (r != 0)

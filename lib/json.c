@@ -167,10 +167,11 @@ static void where(const char *text, size_t off, size_t *line, size_t *col)
 }
 
 static int parse_error(yajl_handle h, struct builder *b, const char *text, size_t len,
-                       const char *what)
+                       const char *what, bool at_end)
 {
     size_t line, col;
-    size_t off = yajl_get_bytes_consumed(h);
+    /* an error from yajl_complete_parse (e.g. premature EOF) is at the end of the input */
+    size_t off = at_end ? len : yajl_get_bytes_consumed(h);
     where(text, off > len ? len : off, &line, &col);
     if (b->too_deep)
         return err_setx(EINVAL, "%s: invalid JSON at line %zu, column %zu: nested deeper than %d levels",
@@ -195,11 +196,14 @@ int json_parse(struct arena *arena, const char *text, size_t len, const char *wh
     if (!h)
         die_oom();
     yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
-    if (st == yajl_status_ok)
+    bool at_end = false;
+    if (st == yajl_status_ok) {
         st = yajl_complete_parse(h);
+        at_end = true;
+    }
     int r = 0;
     if (st != yajl_status_ok || !b.root)
-        r = b.root || st != yajl_status_ok ? parse_error(h, &b, text, len, what)
+        r = b.root || st != yajl_status_ok ? parse_error(h, &b, text, len, what, at_end)
                                            : err_setx(EINVAL, "%s: empty document", what);
     /* on a cancelled parse, frames still open own their vectors */
     while (b.depth > 0) {

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -150,7 +151,14 @@ static int load_config(struct creation *cr)
     _cleanup_close_ int bfd = open(cr->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (bfd < 0)
         return err_set(errno, "bundle %s", cr->bundle);
-    int r = read_file_at(bfd, "config.json", CONFIG_MAX_SIZE, &cr->config_text, &cr->config_len);
+    /* O_NONBLOCK and a regular-file check: a fifo or device must not hang or feed us */
+    _cleanup_close_ int cfd = openat(bfd, "config.json", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat cst;
+    if (cfd < 0)
+        return err_set(errno, "read %s/config.json", cr->bundle);
+    if (fstat(cfd, &cst) < 0 || !S_ISREG(cst.st_mode))
+        return err_setx(EINVAL, "%s/config.json is not a regular file", cr->bundle);
+    int r = read_all_fd(cfd, CONFIG_MAX_SIZE, &cr->config_text, &cr->config_len);
     if (r == -EFBIG)
         return err_setx(EFBIG, "config.json in %s is larger than 32 MiB", cr->bundle);
     if (r < 0)
@@ -159,6 +167,29 @@ static int load_config(struct creation *cr)
     if (r < 0)
         return r;
     merge_annotations(cr->spec, cr->o->annotations, cr->o->n_annotations);
+    return 0;
+}
+
+/* What `berth features` reports as disabled is refused, never silently ignored. */
+static int check_unsupported(const struct spec *s)
+{
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if (s->mounts[i].idmap || s->mounts[i].n_uid_mappings || s->mounts[i].n_gid_mappings)
+            return err_setx(ENOTSUP, "config.json: .mounts[%zu]: idmapped mounts are not "
+                                     "supported by berth (berth features: idmap disabled)",
+                            i);
+    if (s->linux_.n_net_devices)
+        return err_setx(ENOTSUP, "config.json: .linux.netDevices is not supported by berth "
+                                 "(berth features: netDevices disabled)");
+    if (s->linux_.intel_rdt)
+        return err_setx(ENOTSUP, "config.json: .linux.intelRdt: berth does not manage resctrl "
+                                 "(berth features: intelRdt disabled)");
+    if (s->process && s->process->apparmor_profile && *s->process->apparmor_profile)
+        return err_setx(ENOTSUP, "config.json: .process.apparmorProfile: AppArmor is not "
+                                 "enabled on this host");
+    if (s->process && s->process->selinux_label && *s->process->selinux_label)
+        return err_setx(ENOTSUP, "config.json: .process.selinuxLabel: SELinux is not enabled "
+                                 "on this host");
     return 0;
 }
 
@@ -178,6 +209,13 @@ static int check_config(struct creation *cr)
                                 "the terminal (or run it in the foreground)");
     if (!s->process->terminal && cr->o->console_socket)
         return err_setx(EINVAL, "--console-socket was given but process.terminal is false");
+    int r = check_unsupported(s);
+    if (r < 0)
+        return r;
+    /* processes already in the pid namespace it will be in could reach berth's binary */
+    const struct spec_namespace *pidns = s->ns[NS_PID];
+    if ((!pidns || pidns->path) && cr->rt->argv && (r = exe_protect(cr->rt->argv)) < 0)
+        return r;
     _cleanup_free_ char *root = s->root_path[0] == '/' ? xstrdup(s->root_path)
                                                        : xasprintf("%s/%s", cr->bundle, s->root_path);
     cr->rootfs = realpath(root, NULL);
@@ -593,6 +631,10 @@ static int clone_into_pidns(struct creation *cr, struct init_ctx *c, uint64_t fl
         log_warn("could not return to berth's own pid namespace: %s", strerror(errno));
     if (cr->pid < 0) {
         cr->pid = 0;
+        if (e == ENOMEM && cr->plan.pid_join_in_parent)
+            return err_setx(ESRCH, "clone into pid namespace %s: its first process has exited, "
+                                   "so it takes no new processes",
+                            cr->spec->ns[NS_PID]->path);
         return err_set(e, "clone the container process");
     }
     return 0;
@@ -601,6 +643,9 @@ static int clone_into_pidns(struct creation *cr, struct init_ctx *c, uint64_t fl
 static int creation_spawn(struct creation *cr)
 {
     struct init_ctx c;
+    /* non-dumpable before the clone: the child has no window in which a container process
+     * could open its /proc entries (it clears nothing: exec resets dumpability) */
+    prctl(PR_SET_DUMPABLE, 0);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cr->sync) < 0)
         return err_set(errno, "socketpair");
     int cgfd = cr->plan.staged ? -1 : cgroup_clone_fd(cr->cg);
@@ -716,8 +761,7 @@ static void run_poststart(const struct spec *s, const struct container_state *st
         return;
     _cleanup_free_ char *json = hook_state_json(st, STATUS_RUNNING, st->pid);
     /* the spec: a failing poststart hook is a warning, the container keeps running */
-    if (hooks_run(s, HOOK_POSTSTART, json) < 0)
-        log_warn("%s", err_msg());
+    hooks_run_warn(s, HOOK_POSTSTART, json);
 }
 
 static int release_fifo(int dirfd, const char *id)

@@ -17,6 +17,7 @@ struct cgroup;
 struct runtime_opts {
     const char *root; /* state directory root, default /run/berth */
     bool systemd_cgroup;
+    char *const *argv; /* berth's own command line: to re-exec it protected (exe_protect) */
 };
 
 struct create_opts {

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -374,8 +375,12 @@ static int run_exec(struct execution *e, int *exit_code)
 {
     struct init_ctx c;
     int r;
+    /* the exec'd process is visible to the container's processes from its first instant */
+    if (e->rt->argv && (r = exe_protect(e->rt->argv)) < 0)
+        return r;
     if ((r = load_container(e)) < 0 || (r = prepare_io(e)) < 0)
         return r;
+    prctl(PR_SET_DUMPABLE, 0);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e->sync) < 0)
         return err_set(errno, "socketpair");
     if (!e->o->detach && (r = foreground_block_signals(&e->fg)) < 0)

@@ -146,8 +146,7 @@ static void run_poststop(const struct runtime_opts *rt, const struct container_s
         return;
     _cleanup_free_ char *json = hook_state_json(st, STATUS_STOPPED, st->pid);
     /* the spec: a failing poststop hook is a warning, delete goes on */
-    if (hooks_run(spec, HOOK_POSTSTOP, json) < 0)
-        log_warn("%s", err_msg());
+    hooks_run_warn(spec, HOOK_POSTSTOP, json);
 }
 
 static int remove_leftover(int rootfd, int dirfd, const char *id, bool force)

@@ -44,7 +44,8 @@ static int split_parent(int rootfd, const char *path, int *parent, const char **
     *name = slash ? slash + 1 : path;
     _cleanup_free_ char *dir = slash && slash != path ? xstrndup(path, (size_t)(slash - path))
                                                       : xstrdup("/");
-    return open_in_root(rootfd, dir, O_PATH | O_DIRECTORY, parent);
+    /* /dev/net/tun and the like: the directories come with the device, as runc does */
+    return create_in_root(rootfd, dir, false, parent);
 }
 
 /* A user namespace can't mknod: bind the host's node onto an empty file instead. */

@@ -4,7 +4,11 @@
 #include <linux/memfd.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -148,4 +152,67 @@ void exec_now(const struct init_ctx *c, struct exec_plan *plan)
     dprintf(STDERR_FILENO, "berth: container %s: exec %s: %s\n", c->id, plan->argv[1],
             strerror(e));
     _exit(e == ENOENT ? 127 : 126);
+}
+
+/* ---- protecting the berth binary when a container can see berth's processes ---- */
+
+/* /proc/self/exe is on a read-only mount or a write-sealed memfd: it cannot be rewritten. */
+static bool exe_protected(void)
+{
+    _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    struct statvfs sv;
+    if (fd < 0)
+        return false;
+    if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+        return true;
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
+/* Re-exec from a read-only bind mount of ourselves in a private mount namespace. */
+static int reexec_from_readonly_bind(char *const *argv)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0)
+        return -errno;
+    path[n] = '\0';
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+        mount(path, path, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        return -errno;
+    execv(path, argv);
+    return -errno;
+}
+
+/* Fallback (e.g. the binary was replaced on disk): a sealed memfd copy of ourselves. */
+static int reexec_from_sealed_copy(char *const *argv)
+{
+    extern char **environ;
+    _cleanup_close_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int fd = memfd_create("berth", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL)
+        fd = memfd_create("berth", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (src < 0 || fd < 0)
+        return -errno;
+    _cleanup_free_ char *bin = NULL;
+    size_t len;
+    int r = read_all_fd(src, 256 << 20, &bin, &len);
+    if (r < 0 || (r = write_all(fd, bin, len)) < 0)
+        return r;
+    if (fchmod(fd, 0555) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+        return -errno;
+    syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+    return -errno;
+}
+
+int exe_protect(char *const *argv)
+{
+    if (exe_protected())
+        return 0;
+    int r = reexec_from_readonly_bind(argv);
+    int r2 = reexec_from_sealed_copy(argv);
+    return err_set(r2 ? r2 : r, "cannot protect the berth binary from the container "
+                                "(CVE-2019-5736) before joining it");
 }

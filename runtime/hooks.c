@@ -61,25 +61,43 @@ static void append_output(int fd, char *buf, size_t *len)
     }
 }
 
-/* Wait for the hook (or its deadline) while collecting its output; returns the wait status
- * or -ETIME. A hook that leaves a daemon holding its stdout does not keep us waiting. */
-static int hook_wait(pid_t pid, int out, int timeout_s, char *buf, size_t *len)
+/* Feed the hook its state, collect its output and wait for it, all under its deadline (a
+ * hook that never reads a large state must not outlive its timeout). Returns the wait
+ * status, or -ETIME. */
+static int hook_wait(pid_t pid, int in, const char *state, int out, int timeout_s, char *buf,
+                     size_t *len)
 {
     _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     int64_t deadline = timeout_s > 0 ? now_ms() + (int64_t)timeout_s * 1000 : -1;
+    size_t sent = 0, total = strlen(state);
     fcntl(out, F_SETFL, O_NONBLOCK);
+    fcntl(in, F_SETFL, O_NONBLOCK);
     for (;;) {
-        struct pollfd pf[2] = {{.fd = out, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        struct pollfd pf[3] = {{.fd = out, .events = POLLIN},
+                               {.fd = pidfd, .events = POLLIN},
+                               {.fd = in, .events = POLLOUT}};
         int wait_ms = deadline < 0 ? -1 : (int)(deadline - now_ms());
         if (deadline >= 0 && wait_ms <= 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
+            if (in >= 0)
+                close(in);
             return -ETIME;
         }
         if (pidfd < 0)
             wait_ms = wait_ms < 0 || wait_ms > 10 ? 10 : wait_ms;
-        if (poll(pf, 2, wait_ms) < 0 && errno != EINTR)
+        if (poll(pf, 3, wait_ms) < 0 && errno != EINTR)
             return -errno;
+        if (in >= 0 && pf[2].revents) {
+            ssize_t n = write(in, state + sent, total - sent);
+            if (n > 0)
+                sent += (size_t)n;
+            /* all sent: EOF for the hook; an error (EPIPE): it did not want it */
+            if ((n < 0 && errno != EAGAIN && errno != EINTR) || sent == total) {
+                close(in);
+                in = -1;
+            }
+        }
         if (pf[0].revents)
             append_output(out, buf, len);
         if (pf[0].revents & POLLHUP)
@@ -89,6 +107,8 @@ static int hook_wait(pid_t pid, int out, int timeout_s, char *buf, size_t *len)
                                  : waitpid(pid, &status, WNOHANG) == pid;
         if (!exited)
             continue;
+        if (in >= 0)
+            close(in);
         if (out >= 0)
             append_output(out, buf, len);
         if (pidfd >= 0 && RETRY_EINTR(waitpid(pid, &status, 0)) < 0)
@@ -121,12 +141,10 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t idx, cons
     /* a hook may not read its stdin: that is fine, and must not kill us with SIGPIPE */
     struct sigaction ign = {.sa_handler = SIG_IGN}, old;
     sigaction(SIGPIPE, &ign, &old);
-    write_all(in[1], state, strlen(state));
-    close(in[1]);
-    sigaction(SIGPIPE, &old, NULL);
     char buf[HOOK_OUTPUT_MAX];
     size_t len = 0;
-    int st = hook_wait(pid, out[0], h->timeout, buf, &len);
+    int st = hook_wait(pid, in[1], state, out[0], h->timeout, buf, &len);
+    sigaction(SIGPIPE, &old, NULL);
     close(out[0]);
     buf[len] = '\0';
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
@@ -145,6 +163,14 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t idx, cons
         snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(st));
     return err_setx(EIO, "%s hook #%zu (%s): %s%s%s", kind, idx, h->path, how,
                     len ? ", output: " : "", buf);
+}
+
+/* poststart and poststop: a failing hook is a warning and the rest still run (the spec) */
+void hooks_run_warn(const struct spec *s, enum hook_kind kind, const char *state_json)
+{
+    for (size_t i = 0; i < s->hooks.n[kind]; i++)
+        if (run_one(&s->hooks.list[kind][i], kind_names[kind], i, state_json) < 0)
+            log_warn("%s", err_msg());
 }
 
 int hooks_run(const struct spec *s, enum hook_kind kind, const char *state_json)

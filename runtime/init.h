@@ -95,6 +95,9 @@ int rootfs_prepare(struct init_ctx *c);  /* propagation, mounts, devices (before
 int rootfs_pivot(struct init_ctx *c);
 int rootfs_finish(struct init_ctx *c);   /* masked/readonly paths, read-only root */
 int open_in_root(int rootfd, const char *path, int flags, int *out);
+/* Create path and its missing parents inside the root (a directory, or an empty file) and
+ * return an O_PATH fd of it. */
+int create_in_root(int rootfd, const char *path, bool file, int *out);
 
 /* devices.c */
 int devices_setup(struct init_ctx *c, int rootfd, bool in_userns);
@@ -120,7 +123,19 @@ int exec_prepare(const struct init_ctx *c, struct exec_plan *plan);
 int exec_resolve(const struct init_ctx *c, struct exec_plan *plan);
 _noreturn_ void exec_now(const struct init_ctx *c, struct exec_plan *plan);
 
+/*
+ * A process the container can already see (exec, or a config that joins a pid namespace or
+ * has none) must not run from a writable berth binary: with CAP_SYS_PTRACE a container process
+ * could open /proc/<pid>/exe and rewrite it later. Unless /proc/self/exe is already read-only or
+ * sealed, re-exec berth (argv) from a read-only bind mount of itself in a private mount
+ * namespace (a sealed memfd copy as fallback). Returns only when already protected, or with an
+ * error.
+ */
+int exe_protect(char *const *argv);
+
 /* hooks.c */
 int hooks_run(const struct spec *s, enum hook_kind kind, const char *state_json);
+/* Run every hook of kind, warning about failures (poststart, poststop). */
+void hooks_run_warn(const struct spec *s, enum hook_kind kind, const char *state_json);
 /* The OCI state JSON hooks read on stdin. */
 char *hook_state_json(const struct container_state *st, enum container_status status, pid_t pid);

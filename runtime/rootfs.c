@@ -46,7 +46,7 @@ int open_in_root(int rootfd, const char *path, int flags, int *out)
 }
 
 /* Create path (and missing parents) inside the root; the last part is a dir or an empty file. */
-static int create_in_root(int rootfd, const char *path, bool file, int *out)
+int create_in_root(int rootfd, const char *path, bool file, int *out)
 {
     _cleanup_free_ char *p = xstrdup(path);
     size_t len = strlen(p);
@@ -224,12 +224,62 @@ static bool dev_is_host_bind(const struct spec *s)
     return false;
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_mountpoint(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] && r[3]) {
+            *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+            r += 3;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
+/* The mount point of the mount that holds path (the longest mount point prefixing it). */
+static char *containing_mount(const char *path)
+{
+    _cleanup_free_ char *text = NULL;
+    if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &text, NULL) < 0)
+        return NULL;
+    char *best = NULL;
+    size_t best_len = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *f = line;
+        for (int i = 0; i < 4 && f; i++) /* field 5 is the mount point */
+            f = strchr(f, ' ') ? strchr(f, ' ') + 1 : NULL;
+        if (!f)
+            continue;
+        f[strcspn(f, " ")] = '\0';
+        unescape_mountpoint(f);
+        size_t n = strlen(f);
+        bool prefix = streq(f, "/") || (strncmp(path, f, n) == 0 && (path[n] == '/' || !path[n]));
+        if (prefix && n >= best_len) {
+            free(best);
+            best = xstrdup(f);
+            best_len = n;
+        }
+    }
+    return best;
+}
+
 static int prepare_propagation(const struct init_ctx *c)
 {
     unsigned long prop = c->spec->linux_.rootfs_propagation;
     /* keep our mounts from reaching the host (and the host's from changing ours) */
     if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
         return err_set(errno, "set propagation of / in the container's mount namespace");
+    if (prop & MS_SHARED) {
+        /* pivot_root refuses a shared parent: make the mount holding the rootfs private; /
+         * becomes shared again after the pivot (rootfs_finish) */
+        _cleanup_free_ char *parent = containing_mount(c->rootfs);
+        if (parent && mount(NULL, parent, NULL, MS_PRIVATE, NULL) < 0)
+            return err_set(errno, "make %s private for pivot_root", parent);
+    }
     /* pivot_root needs the new root to be a mount point: an image's overlay snapshot (mounted
      * here, in the container's own namespace, so nothing is left on the host) or a bind */
     const char *overlay = spec_annotation(c->spec, IMAGES_OVERLAY_ANNOTATION);

@@ -219,9 +219,22 @@ static uint64_t kernel_caps_mask(void)
     return last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
 }
 
+/* The bounding set can only shrink: a requested capability berth lacks itself is a warning
+ * (the spec: runtimes should warn about capabilities they cannot grant). */
+static void warn_missing_bounding(uint64_t want)
+{
+    int last = (int)cap_max_bits() - 1;
+    for (int cap = 0; cap <= last && cap < 64; cap++)
+        if ((want & (1ULL << cap)) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+            log_warn("capabilities: %s is not in berth's own bounding set on this host; the "
+                     "container's bounding set cannot have it",
+                     capability_name(cap));
+}
+
 static int drop_bounding(uint64_t keep)
 {
     int last = (int)cap_max_bits() - 1;
+    warn_missing_bounding(keep);
     for (int cap = 0; cap <= last; cap++) {
         if (keep & (1ULL << cap))
             continue;
