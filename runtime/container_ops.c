@@ -273,7 +273,8 @@ int container_list(const struct runtime_opts *rt, struct container_info **out, s
         (*out)[(*n)++] = (struct container_info){.st = st, .status = status};
     }
     err_clear();
-    qsort(*out, *n, sizeof(**out), cmp_info);
+    if (*n)
+        qsort(*out, *n, sizeof(**out), cmp_info);
     return 0;
 }
 

@@ -87,7 +87,8 @@ static char **build_env(const struct spec_process *p)
 {
     size_t n = p->n_env;
     char **env = xcalloc(n + 2, sizeof(char *));
-    memcpy(env, p->env, n * sizeof(char *));
+    if (n)
+        memcpy(env, p->env, n * sizeof(char *));
     if (!env_get(p->env, "HOME")) {
         _cleanup_free_ char *home = home_of(p->user.uid);
         env[n] = xasprintf("HOME=%s", home && *home ? home : "/");
@@ -141,6 +142,8 @@ int exec_resolve(const struct init_ctx *c, struct exec_plan *plan)
     return err_setx(ENOENT, "exec: \"%s\": executable file not found in $PATH", prog);
 }
 
+/* Not declared noreturn on purpose: a sanitizer build would otherwise run its no-return hook
+ * (which makes system calls) at the call site, after the container's seccomp filter is loaded. */
 void exec_now(const struct init_ctx *c, struct exec_plan *plan)
 {
     /* only raw system calls from here: seccomp is loaded and may refuse anything else */

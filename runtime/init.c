@@ -322,6 +322,7 @@ static int init_run(struct init_ctx *c)
     if (needs_sys_admin_for_seccomp(c) && (r = security_final_caps(c->spec->process)) < 0)
         return r;
     exec_now(c, &plan);
+    return -EIO; /* not reached: exec_now execs or exits */
 }
 
 void init_main(struct init_ctx *c)
@@ -359,6 +360,7 @@ static int exec_setup(struct init_ctx *c)
     if (needs_sys_admin_for_seccomp(c) && (r = security_final_caps(p)) < 0)
         return r;
     exec_now(c, &plan);
+    return -EIO; /* not reached: exec_now execs or exits */
 }
 
 static int exec_join(struct init_ctx *c)

@@ -121,7 +121,8 @@ struct exec_plan {
 };
 int exec_prepare(const struct init_ctx *c, struct exec_plan *plan);
 int exec_resolve(const struct init_ctx *c, struct exec_plan *plan);
-_noreturn_ void exec_now(const struct init_ctx *c, struct exec_plan *plan);
+/* Exec the program through the stub; returns only by exiting the process (see exec.c). */
+void exec_now(const struct init_ctx *c, struct exec_plan *plan);
 
 /*
  * A process the container can already see (exec, or a config that joins a pid namespace or
