@@ -199,8 +199,10 @@ static int close_range_fds(unsigned lo, unsigned hi)
 void close_fds_from(int from, const int *keep, size_t n_keep)
 {
     int sorted[n_keep ? n_keep : 1];
-    memcpy(sorted, keep, n_keep * sizeof(int));
-    qsort(sorted, n_keep, sizeof(int), cmp_int);
+    if (n_keep) {
+        memcpy(sorted, keep, n_keep * sizeof(int));
+        qsort(sorted, n_keep, sizeof(int), cmp_int);
+    }
     unsigned lo = (unsigned)from;
     for (size_t i = 0; i < n_keep; i++) {
         if (sorted[i] < (int)lo)
