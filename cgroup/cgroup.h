@@ -26,7 +26,7 @@ struct cgroup_params {
     const char *id;   /* container id: the default cgroup name */
     const char *path; /* linux.cgroupsPath; NULL or "" = relative, named after id */
     const struct spec_resources *resources; /* may be NULL */
-    bool systemd;     /* systemd driver requested ("slice:prefix:name" or --systemd-cgroup) */
+    bool systemd; /* systemd driver requested ("slice:prefix:name" or --systemd-cgroup) */
 };
 
 struct cgroup;
@@ -78,7 +78,7 @@ struct cgroup_stats {
     uint64_t throttle_periods, throttled_periods, throttled_time;
     uint64_t mem_usage, mem_limit, mem_max, mem_failcnt;
     uint64_t swap_usage, swap_limit, swap_max, swap_failcnt;
-    uint64_t oom_kill; /* OOM kills inside the cgroup so far */
+    uint64_t oom_kill;       /* OOM kills inside the cgroup so far */
     struct json_kv *mem_raw; /* memory.stat entries, value as text */
     size_t n_mem_raw;
     uint64_t pids_current, pids_limit; /* limit 0 = unlimited */
@@ -86,12 +86,12 @@ struct cgroup_stats {
         uint64_t major, minor;
         char op[16];
         uint64_t value;
-    } *blkio_bytes, *blkio_ios;
+    } * blkio_bytes, *blkio_ios;
     size_t n_blkio_bytes, n_blkio_ios;
     struct cgroup_hugetlb_entry {
         char page_size[16]; /* "2MB" */
         uint64_t usage, max, failcnt;
-    } *hugetlb;
+    } * hugetlb;
     size_t n_hugetlb;
 };
 

@@ -6,8 +6,17 @@
 #include "lib/err.h"
 #include "lib/util.h"
 
-enum { E_CONSOLE = 1000, E_CWD, E_PID_FILE, E_LABEL, E_APPARMOR, E_NNP, E_PRESERVE, E_IGNORE_PAUSED,
-       E_CGROUP };
+enum {
+    E_CONSOLE = 1000,
+    E_CWD,
+    E_PID_FILE,
+    E_LABEL,
+    E_APPARMOR,
+    E_NNP,
+    E_PRESERVE,
+    E_IGNORE_PAUSED,
+    E_CGROUP
+};
 
 struct exec_args {
     struct exec_opts o;

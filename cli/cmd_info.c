@@ -75,8 +75,12 @@ static void print_table(const struct cli *cli, const struct container_info *l, s
     for (size_t i = 0; i < n; i++) {
         const struct container_state *st = l[i].st;
         snprintf(pid[i], sizeof(pid[i]), "%d", l[i].status == STATUS_STOPPED ? 0 : (int)st->pid);
-        const char *row[COLS] = {st->id,      pid[i],     status_name(l[i].status),
-                                 st->bundle, st->created, owner_name(cli->rt.root, st->id, owner[i], sizeof(owner[i]))};
+        const char *row[COLS] = {st->id,
+                                 pid[i],
+                                 status_name(l[i].status),
+                                 st->bundle,
+                                 st->created,
+                                 owner_name(cli->rt.root, st->id, owner[i], sizeof(owner[i]))};
         memcpy(cells[i + 1], row, sizeof(row));
     }
     size_t width[COLS] = {0};
@@ -185,7 +189,8 @@ static int cmd_spec_run(struct cli *cli, int argc, char **argv)
         err_set(errno, "bundle %s", a.bundle);
         return cli_fail(cli, NULL);
     }
-    _cleanup_close_ int fd = openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    _cleanup_close_ int fd =
+            openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
         if (errno == EEXIST)
             err_setx(EEXIST, "%s/config.json exists: remove it first", a.bundle);

@@ -9,8 +9,17 @@
 #include "lib/err.h"
 #include "lib/util.h"
 
-enum { OPT_BUNDLE = 'b', OPT_DETACH = 'd', OPT_PID_FILE = 1000, OPT_CONSOLE, OPT_PRESERVE,
-       OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_KEEP, OPT_PIDFD_SOCKET };
+enum {
+    OPT_BUNDLE = 'b',
+    OPT_DETACH = 'd',
+    OPT_PID_FILE = 1000,
+    OPT_CONSOLE,
+    OPT_PRESERVE,
+    OPT_NO_PIVOT,
+    OPT_NO_KEYRING,
+    OPT_KEEP,
+    OPT_PIDFD_SOCKET
+};
 
 struct create_args {
     struct create_opts o;
@@ -36,8 +45,7 @@ static int create_opt(struct cli *cli, int opt, const char *arg, void *data)
     case OPT_NO_KEYRING: a->o.no_new_keyring = true; break;
     case OPT_DETACH: a->detach = true; break;
     case OPT_KEEP: a->keep = true; break;
-    case OPT_PIDFD_SOCKET:
-        return cli_usage_error(cli, "--pidfd-socket is not supported by berth");
+    case OPT_PIDFD_SOCKET: return cli_usage_error(cli, "--pidfd-socket is not supported by berth");
     case OPT_NET_NETWORK:
     case OPT_NET_IP:
     case OPT_NET_PUBLISH:
@@ -47,24 +55,26 @@ static int create_opt(struct cli *cli, int opt, const char *arg, void *data)
     return 0;
 }
 
-#define CREATE_OPTIONS                                                                             \
-    {"bundle", required_argument, NULL, OPT_BUNDLE},                                               \
-            {"pid-file", required_argument, NULL, OPT_PID_FILE},                                   \
-            {"console-socket", required_argument, NULL, OPT_CONSOLE},                              \
-            {"preserve-fds", required_argument, NULL, OPT_PRESERVE},                               \
-            {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},                                         \
-            {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},                                 \
-            {"pidfd-socket", required_argument, NULL, OPT_PIDFD_SOCKET},                           \
-            {"help", no_argument, NULL, 'h'}
+#define CREATE_OPTIONS                                                   \
+    {"bundle", required_argument, NULL, OPT_BUNDLE},                     \
+            {"pid-file", required_argument, NULL, OPT_PID_FILE},         \
+            {"console-socket", required_argument, NULL, OPT_CONSOLE},    \
+            {"preserve-fds", required_argument, NULL, OPT_PRESERVE},     \
+            {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},               \
+            {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},       \
+            {"pidfd-socket", required_argument, NULL, OPT_PIDFD_SOCKET}, \
+    {                                                                    \
+        "help", no_argument, NULL, 'h'                                   \
+    }
 
-#define CREATE_HELP                                                                                \
-    "   --bundle value, -b value  path to the bundle (default: the current directory)\n"          \
-    "   --console-socket value    AF_UNIX socket that receives the pty master when\n"             \
-    "                             process.terminal is true\n"                                     \
-    "   --pid-file value          write the container process's pid to this file\n"               \
-    "   --no-pivot                use MS_MOVE and chroot instead of pivot_root(2)\n"              \
-    "   --no-new-keyring          keep the calling process's session keyring\n"                   \
-    "   --preserve-fds value      pass this many extra fds (from 3) to the container\n"           \
+#define CREATE_HELP                                                                      \
+    "   --bundle value, -b value  path to the bundle (default: the current directory)\n" \
+    "   --console-socket value    AF_UNIX socket that receives the pty master when\n"    \
+    "                             process.terminal is true\n"                            \
+    "   --pid-file value          write the container process's pid to this file\n"      \
+    "   --no-pivot                use MS_MOVE and chroot instead of pivot_root(2)\n"     \
+    "   --no-new-keyring          keep the calling process's session keyring\n"          \
+    "   --preserve-fds value      pass this many extra fds (from 3) to the container\n"  \
     "   --image NAME              make the bundle from an image (berth run --image --help)\n"
 
 static int cmd_create_run(struct cli *cli, int argc, char **argv)
@@ -183,8 +193,9 @@ static int cmd_kill_run(struct cli *cli, int argc, char **argv)
         return r > 0 ? 0 : 1;
     int n = argc - optind;
     if (n < 1 || n > 2) {
-        cli_usage_error(cli, "requires the container id and optionally a signal, got %d "
-                             "arguments",
+        cli_usage_error(cli,
+                        "requires the container id and optionally a signal, got %d "
+                        "arguments",
                         n);
         return 1;
     }

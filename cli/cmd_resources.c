@@ -18,10 +18,24 @@
 
 /* ---- update ---- */
 
-enum { U_RESOURCES = 'r', U_BLKIO_WEIGHT = 1000, U_CPU_PERIOD, U_CPU_QUOTA, U_CPU_BURST,
-       U_CPU_RT_PERIOD, U_CPU_RT_RUNTIME, U_CPU_SHARE, U_CPUSET_CPUS, U_CPUSET_MEMS,
-       U_KERNEL_MEMORY, U_KERNEL_TCP, U_MEMORY, U_MEMORY_RESERVATION, U_MEMORY_SWAP,
-       U_PIDS_LIMIT };
+enum {
+    U_RESOURCES = 'r',
+    U_BLKIO_WEIGHT = 1000,
+    U_CPU_PERIOD,
+    U_CPU_QUOTA,
+    U_CPU_BURST,
+    U_CPU_RT_PERIOD,
+    U_CPU_RT_RUNTIME,
+    U_CPU_SHARE,
+    U_CPUSET_CPUS,
+    U_CPUSET_MEMS,
+    U_KERNEL_MEMORY,
+    U_KERNEL_TCP,
+    U_MEMORY,
+    U_MEMORY_RESERVATION,
+    U_MEMORY_SWAP,
+    U_PIDS_LIMIT
+};
 
 /* One command-line setting: the resources object, member, field, and how to read the value. */
 struct update_field {
@@ -308,8 +322,7 @@ static int events_opt(struct cli *cli, int opt, const char *arg, void *data)
     }
     a->interval_ms = parse_duration_ms(arg);
     if (a->interval_ms <= 0)
-        return cli_usage_error(cli, "--interval: \"%s\" is not a duration like 5s or 500ms",
-                               arg);
+        return cli_usage_error(cli, "--interval: \"%s\" is not a duration like 5s or 500ms", arg);
     return 0;
 }
 

@@ -11,10 +11,9 @@
 #include "lib/util.h"
 
 static const struct command *const commands[] = {
-        &cmd_create, &cmd_start,  &cmd_run,    &cmd_exec,  &cmd_state, &cmd_kill,
-        &cmd_delete, &cmd_list,   &cmd_update, &cmd_pause, &cmd_resume,
-        &cmd_events, &cmd_ps,     &cmd_spec,   &cmd_features, &cmd_network,
-        &cmd_image,
+        &cmd_create, &cmd_start, &cmd_run,      &cmd_exec,    &cmd_state,  &cmd_kill,
+        &cmd_delete, &cmd_list,  &cmd_update,   &cmd_pause,   &cmd_resume, &cmd_events,
+        &cmd_ps,     &cmd_spec,  &cmd_features, &cmd_network, &cmd_image,
 };
 
 static void print_help(void)
@@ -35,7 +34,8 @@ static void print_help(void)
            "   --log-format value   log format: text or json (default: \"text\")\n"
            "   --debug              enable debug logging\n"
            "   --systemd-cgroup     use the systemd cgroup driver\n"
-           "   --image-root value   image store (default: $BERTH_IMAGE_ROOT or \"/var/lib/berth\")\n"
+           "   --image-root value   image store (default: $BERTH_IMAGE_ROOT or "
+           "\"/var/lib/berth\")\n"
            "   --help, -h           show help\n"
            "   --version, -v        print the version\n\n"
            "Run 'berth COMMAND --help' for a command's options.\n");
@@ -109,8 +109,16 @@ int cli_parse(struct cli *cli, const struct command *cmd, int argc, char **argv,
     return 0;
 }
 
-enum { OPT_ROOT = 1000, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU,
-       OPT_IMAGE_ROOT };
+enum {
+    OPT_ROOT = 1000,
+    OPT_LOG,
+    OPT_LOG_FORMAT,
+    OPT_DEBUG,
+    OPT_SYSTEMD,
+    OPT_ROOTLESS,
+    OPT_CRIU,
+    OPT_IMAGE_ROOT
+};
 
 static int parse_global(struct cli *cli, int argc, char **argv, int *out_next)
 {

@@ -146,8 +146,7 @@ static int rm_rf_children(int dfd, dev_t dev)
         if (S_ISDIR(st.st_mode)) {
             if (st.st_dev != dev) /* a mount point: never descend into it */
                 continue;
-            int cfd = openat(dirfd(d), de->d_name,
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (cfd >= 0) {
                 int r = rm_rf_children(cfd, dev);
                 if (r < 0 && ret == 0)

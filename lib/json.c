@@ -174,7 +174,8 @@ static int parse_error(yajl_handle h, struct builder *b, const char *text, size_
     size_t off = at_end ? len : yajl_get_bytes_consumed(h);
     where(text, off > len ? len : off, &line, &col);
     if (b->too_deep)
-        return err_setx(EINVAL, "%s: invalid JSON at line %zu, column %zu: nested deeper than %d levels",
+        return err_setx(EINVAL,
+                        "%s: invalid JSON at line %zu, column %zu: nested deeper than %d levels",
                         what, line, col, JSON_MAX_DEPTH);
     unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
     char clean[256];
@@ -434,11 +435,11 @@ int jv_strmap(const struct jctx *c, const struct json *v, const struct jpath *p,
 
 /* ---- members ---- */
 
-#define MEMBER(o, key)                                                                             \
-    struct json *m = json_get((o), (key));                                                         \
-    if (!m)                                                                                        \
-        return 0;                                                                                  \
-    const struct jpath *mp = JP_KEY(p, key);                                                       \
+#define MEMBER(o, key)                       \
+    struct json *m = json_get((o), (key));   \
+    if (!m)                                  \
+        return 0;                            \
+    const struct jpath *mp = JP_KEY(p, key); \
     int r
 
 int jo_object(const struct jctx *c, const struct json *o, const struct jpath *p, const char *key,

@@ -67,11 +67,26 @@ struct jctx {
 /* Record "<what>: <path>: <message>" and return -EINVAL. */
 int json_error(const struct jctx *c, const struct jpath *p, const char *fmt, ...) _printf_(3, 4);
 
-struct opt_u64 { uint64_t v; bool set; };
-struct opt_i64 { int64_t v; bool set; };
-struct opt_u32 { uint32_t v; bool set; };
-struct opt_i32 { int32_t v; bool set; };
-struct opt_bool { bool v; bool set; };
+struct opt_u64 {
+    uint64_t v;
+    bool set;
+};
+struct opt_i64 {
+    int64_t v;
+    bool set;
+};
+struct opt_u32 {
+    uint32_t v;
+    bool set;
+};
+struct opt_i32 {
+    int32_t v;
+    bool set;
+};
+struct opt_bool {
+    bool v;
+    bool set;
+};
 
 struct json_kv {
     const char *key;
@@ -149,7 +164,7 @@ struct jw {
     char *buf;
     size_t len, cap;
     int depth;
-    const char *indent;   /* NULL: compact (Encoder.Encode); else MarshalIndent(v, "", indent) */
+    const char *indent; /* NULL: compact (Encoder.Encode); else MarshalIndent(v, "", indent) */
     bool first[JSON_MAX_DEPTH];
     bool after_key;
 };

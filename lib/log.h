@@ -21,8 +21,8 @@ int log_fd(void);
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-    do {                                                                                           \
-        if (log_debug_enabled())                                                                   \
-            log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                                 \
+#define log_debug(...)                             \
+    do {                                           \
+        if (log_debug_enabled())                   \
+            log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
     } while (0)

@@ -42,7 +42,9 @@ ssize_t sock_recv_fd(int sock, void *buf, size_t size, int *fd)
 {
     struct iovec iov = {.iov_base = buf, .iov_len = size};
     union fd_cmsg ctl;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
                          .msg_controllen = sizeof(ctl.buf)};
     *fd = -1;
     ssize_t n = RETRY_EINTR(recvmsg(sock, &msg, MSG_CMSG_CLOEXEC));

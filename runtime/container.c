@@ -50,8 +50,8 @@ struct creation {
     struct net_request *net;
     struct ns_plan plan;
     int stub_fd, console_fd, fifo_fd;
-    int console_pair;  /* our end when berth itself receives the pty (foreground run) */
-    bool foreground;   /* run without --detach */
+    int console_pair;      /* our end when berth itself receives the pty (foreground run) */
+    bool foreground;       /* run without --detach */
     unsigned preserve_fds; /* --preserve-fds plus inherited LISTEN_FDS */
     struct notify_relay notify;
     struct foreground fg;
@@ -152,7 +152,8 @@ static int load_config(struct creation *cr)
     if (bfd < 0)
         return err_set(errno, "bundle %s", cr->bundle);
     /* O_NONBLOCK and a regular-file check: a fifo or device must not hang or feed us */
-    _cleanup_close_ int cfd = openat(bfd, "config.json", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    _cleanup_close_ int cfd =
+            openat(bfd, "config.json", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     struct stat cst;
     if (cfd < 0)
         return err_set(errno, "read %s/config.json", cr->bundle);
@@ -175,8 +176,9 @@ static int check_unsupported(const struct spec *s)
 {
     for (size_t i = 0; i < s->n_mounts; i++)
         if (s->mounts[i].idmap || s->mounts[i].n_uid_mappings || s->mounts[i].n_gid_mappings)
-            return err_setx(ENOTSUP, "config.json: .mounts[%zu]: idmapped mounts are not "
-                                     "supported by berth (berth features: idmap disabled)",
+            return err_setx(ENOTSUP,
+                            "config.json: .mounts[%zu]: idmapped mounts are not "
+                            "supported by berth (berth features: idmap disabled)",
                             i);
     if (s->linux_.n_net_devices)
         return err_setx(ENOTSUP, "config.json: .linux.netDevices is not supported by berth "
@@ -216,8 +218,9 @@ static int check_config(struct creation *cr)
     const struct spec_namespace *pidns = s->ns[NS_PID];
     if ((!pidns || pidns->path) && cr->rt->argv && (r = exe_protect(cr->rt->argv)) < 0)
         return r;
-    _cleanup_free_ char *root = s->root_path[0] == '/' ? xstrdup(s->root_path)
-                                                       : xasprintf("%s/%s", cr->bundle, s->root_path);
+    _cleanup_free_ char *root = s->root_path[0] == '/'
+                                        ? xstrdup(s->root_path)
+                                        : xasprintf("%s/%s", cr->bundle, s->root_path);
     cr->rootfs = realpath(root, NULL);
     if (!cr->rootfs)
         return err_set(errno, "config.json: .root.path: rootfs %s", root);
@@ -328,7 +331,8 @@ static int creation_prepare(struct creation *cr)
     int r;
     if ((r = id_validate(cr->o->id)) < 0 || (r = load_config(cr)) < 0 || (r = check_config(cr)) < 0)
         return r;
-    if (cr->spec->linux_.seccomp && (r = seccomp_filter_build(cr->spec->linux_.seccomp, &cr->seccomp)) < 0)
+    if (cr->spec->linux_.seccomp &&
+        (r = seccomp_filter_build(cr->spec->linux_.seccomp, &cr->seccomp)) < 0)
         return err_prefix(r, "config.json: .linux.seccomp");
     if ((r = ns_plan_build(cr->spec, &cr->plan)) < 0 || (r = exec_stub_memfd(&cr->stub_fd)) < 0)
         return r;
@@ -406,8 +410,10 @@ static const struct spec_resources *resources_with_devices(struct spec *s)
         const struct spec_device *d = &l->devices[i];
         if (d->type == 'p') /* fifos are not devices to the cgroup */
             continue;
-        rules[n] = (struct spec_device_rule){.allow = true, .type = d->type == 'b' ? 'b' : 'c',
-                                             .major = d->major, .minor = d->minor};
+        rules[n] = (struct spec_device_rule){.allow = true,
+                                             .type = d->type == 'b' ? 'b' : 'c',
+                                             .major = d->major,
+                                             .minor = d->minor};
         memcpy(rules[n++].access, "rwm", 4);
     }
     r->devices = rules;
@@ -429,7 +435,8 @@ static int creation_reserve(struct creation *cr)
     /* a long id is not a file name: its cgroup is named like its state directory */
     char cg_name[STATE_DIR_NAME_MAX];
     state_dir_name(id, cg_name);
-    struct cgroup_params cp = {.id = cg_name, .path = cr->spec->linux_.cgroups_path,
+    struct cgroup_params cp = {.id = cg_name,
+                               .path = cr->spec->linux_.cgroups_path,
                                .resources = resources_with_devices(cr->spec),
                                .systemd = cr->rt->systemd_cgroup};
     if ((r = cgroup_create(&cp, &cr->cg)) < 0)
@@ -448,7 +455,8 @@ struct clone_args_v2 {
 
 static pid_t clone_child(uint64_t flags, int cgroup_fd, int *pidfd, bool *into_cgroup)
 {
-    struct clone_args_v2 a = {.flags = flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)pidfd,
+    struct clone_args_v2 a = {.flags = flags | CLONE_PIDFD,
+                              .pidfd = (uint64_t)(uintptr_t)pidfd,
                               .exit_signal = SIGCHLD};
     *into_cgroup = false;
     if (cgroup_fd >= 0) {
@@ -531,11 +539,8 @@ static int handle_message(struct creation *cr, enum sync_type t, int v, const ch
 {
     int r = 0;
     switch (t) {
-    case SYNC_ERROR:
-        return err_setx(v > 0 ? v : EIO, "%s", text);
-    case SYNC_USERNS:
-        r = ns_write_id_maps(cr->pid, cr->spec);
-        break;
+    case SYNC_ERROR: return err_setx(v > 0 ? v : EIO, "%s", text);
+    case SYNC_USERNS: r = ns_write_id_maps(cr->pid, cr->spec); break;
     case SYNC_STAGE2_PID: {
         /* the first stage has done its part; the container process is its child (ours) */
         RETRY_EINTR(waitpid(cr->pid, NULL, 0));
@@ -552,10 +557,8 @@ static int handle_message(struct creation *cr, enum sync_type t, int v, const ch
     case SYNC_SECCOMP_FD:
         r = fd >= 0 ? forward_seccomp_fd(cr, fd) : err_setx(EBADMSG, "seccomp listener missing");
         break;
-    case SYNC_READY:
-        return 1;
-    default:
-        return err_setx(EBADMSG, "unexpected message %d from the container process", t);
+    case SYNC_READY: return 1;
+    default: return err_setx(EBADMSG, "unexpected message %d from the container process", t);
     }
     if (r < 0)
         return r;
@@ -599,8 +602,8 @@ static void fill_ctx(struct creation *cr, struct init_ctx *c)
     c->no_new_keyring = cr->o->no_new_keyring;
     c->parent_pid = getpid();
     c->state = cr->st;
-    c->pause_after_namespaces = cr->net || cr->spec->hooks.n[HOOK_PRESTART] ||
-                                cr->spec->hooks.n[HOOK_CREATE_RUNTIME];
+    c->pause_after_namespaces =
+            cr->net || cr->spec->hooks.n[HOOK_PRESTART] || cr->spec->hooks.n[HOOK_CREATE_RUNTIME];
     for (size_t i = 0; i < cr->spec->n_mounts; i++)
         if (cr->spec->mounts[i].type && streq(cr->spec->mounts[i].type, "proc") &&
             streq(cr->spec->mounts[i].destination, "/proc"))
@@ -632,8 +635,9 @@ static int clone_into_pidns(struct creation *cr, struct init_ctx *c, uint64_t fl
     if (cr->pid < 0) {
         cr->pid = 0;
         if (e == ENOMEM && cr->plan.pid_join_in_parent)
-            return err_setx(ESRCH, "clone into pid namespace %s: its first process has exited, "
-                                   "so it takes no new processes",
+            return err_setx(ESRCH,
+                            "clone into pid namespace %s: its first process has exited, "
+                            "so it takes no new processes",
                             cr->spec->ns[NS_PID]->path);
         return err_set(e, "clone the container process");
     }
@@ -869,8 +873,8 @@ static int run_container(struct creation *cr, bool detach, int *exit_code)
     }
     cr->fg.pid = cr->pid;
     cr->fg.pidfd = TAKE_FD(cr->pidfd);
-    cr->fg.stop_signal =
-            stop_signal_from_annotation(spec_annotation(cr->spec, "org.opencontainers.image.stopSignal"));
+    cr->fg.stop_signal = stop_signal_from_annotation(
+            spec_annotation(cr->spec, "org.opencontainers.image.stopSignal"));
     r = foreground_wait(&cr->fg, exit_code);
     cr->pid = 0;
     return r;

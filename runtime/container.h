@@ -70,9 +70,9 @@ struct exec_opts {
     const char *process_file; /* --process: an OCI process JSON */
     char *const *args;        /* the command, when no --process */
     size_t n_args;
-    char *const *env;         /* -e NAME=VALUE */
+    char *const *env; /* -e NAME=VALUE */
     size_t n_env;
-    char *const *caps;        /* --cap CAP_X */
+    char *const *caps; /* --cap CAP_X */
     size_t n_caps;
     const uint32_t *additional_gids;
     size_t n_additional_gids;

@@ -40,8 +40,8 @@ struct execution {
 
 static void execution_free(struct execution *e)
 {
-    int *fds[] = {&e->target_pidfd, &e->stub_fd, &e->console_fd, &e->console_pair, &e->sync[0],
-                  &e->sync[1]};
+    int *fds[] = {&e->target_pidfd, &e->stub_fd, &e->console_fd,
+                  &e->console_pair, &e->sync[0], &e->sync[1]};
     for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
         if (*fds[i] >= 0)
             close(*fds[i]);
@@ -96,8 +96,8 @@ static int apply_user(struct spec_process *p, const char *user)
     char *colon = strchr(copy, ':');
     if (colon)
         *colon++ = '\0';
-    if (parse_u64(copy, &uid) < 0 || uid > UINT32_MAX || (colon && (parse_u64(colon, &gid) < 0 ||
-                                                                     gid > UINT32_MAX)))
+    if (parse_u64(copy, &uid) < 0 || uid > UINT32_MAX ||
+        (colon && (parse_u64(colon, &gid) < 0 || gid > UINT32_MAX)))
         return err_setx(EINVAL, "--user \"%s\": expected uid[:gid] as numbers", user);
     p->user.uid = (uint32_t)uid;
     if (colon)
@@ -177,8 +177,9 @@ static int check_status(struct execution *e)
         return err_setx(EINVAL, "cannot exec in container %s: it is %s", id,
                         status_name(e->status));
     if (e->status == STATUS_PAUSED && !e->o->ignore_paused)
-        return err_setx(EINVAL, "cannot exec in container %s: it is paused (resume it, or use "
-                                "--ignore-paused)",
+        return err_setx(EINVAL,
+                        "cannot exec in container %s: it is paused (resume it, or use "
+                        "--ignore-paused)",
                         id);
     if (e->o->apparmor || e->o->process_label)
         return err_setx(ENOTSUP, "%s is not enabled on this host",
@@ -200,7 +201,8 @@ static int load_container(struct execution *e)
         return err_setx(EINVAL, "--tty with --detach needs --console-socket");
     if ((r = container_cgroup(e->st, &e->cg)) < 0)
         return r;
-    if (e->spec->linux_.seccomp && (r = seccomp_filter_build(e->spec->linux_.seccomp, &e->seccomp)) < 0)
+    if (e->spec->linux_.seccomp &&
+        (r = seccomp_filter_build(e->spec->linux_.seccomp, &e->seccomp)) < 0)
         return err_prefix(r, "the container's seccomp profile");
     return open_target(e);
 }
@@ -405,8 +407,13 @@ static int run_exec(struct execution *e, int *exit_code)
 
 int container_exec(const struct runtime_opts *rt, const struct exec_opts *o, int *exit_code)
 {
-    struct execution e = {.rt = rt, .o = o, .target_pidfd = -1, .stub_fd = -1, .console_fd = -1,
-                          .console_pair = -1, .sync = {-1, -1}};
+    struct execution e = {.rt = rt,
+                          .o = o,
+                          .target_pidfd = -1,
+                          .stub_fd = -1,
+                          .console_fd = -1,
+                          .console_pair = -1,
+                          .sync = {-1, -1}};
     foreground_init(&e.fg);
     *exit_code = 0;
     int r = run_exec(&e, exit_code);

@@ -155,8 +155,9 @@ static int remove_leftover(int rootfd, int dirfd, const char *id, bool force)
     if (state_dir_busy(dirfd))
         return err_setx(EBUSY, "container %s is being created", id);
     if (!force)
-        return err_setx(EINVAL, "container %s has no state (a create was interrupted): use "
-                                "delete --force to remove it",
+        return err_setx(EINVAL,
+                        "container %s has no state (a create was interrupted): use "
+                        "delete --force to remove it",
                         id);
     return state_dir_remove(rootfd, id);
 }

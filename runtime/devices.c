@@ -42,8 +42,8 @@ static int split_parent(int rootfd, const char *path, int *parent, const char **
 {
     const char *slash = strrchr(path, '/');
     *name = slash ? slash + 1 : path;
-    _cleanup_free_ char *dir = slash && slash != path ? xstrndup(path, (size_t)(slash - path))
-                                                      : xstrdup("/");
+    _cleanup_free_ char *dir =
+            slash && slash != path ? xstrndup(path, (size_t)(slash - path)) : xstrdup("/");
     /* /dev/net/tun and the like: the directories come with the device, as runc does */
     return create_in_root(rootfd, dir, false, parent);
 }
@@ -86,8 +86,7 @@ static int make_node(int rootfd, const struct spec_device *d, bool in_userns, bo
     if (r == 0) {
         if (is_default)
             return 0; /* the image brought its own: leave it */
-        return err_setx(EEXIST, "device %s: a different file already exists at that path",
-                        d->path);
+        return err_setx(EEXIST, "device %s: a different file already exists at that path", d->path);
     }
     if (in_userns)
         r = bind_host_device(parent, name, d->path);
@@ -97,8 +96,8 @@ static int make_node(int rootfd, const struct spec_device *d, bool in_userns, bo
                     ? -errno
                     : 0;
     if (r < 0)
-        return err_set(r, "device %s: create (%c %lld:%lld)", d->path, d->type,
-                       (long long)d->major, (long long)d->minor);
+        return err_set(r, "device %s: create (%c %lld:%lld)", d->path, d->type, (long long)d->major,
+                       (long long)d->minor);
     if (in_userns)
         return 0;
     if ((d->uid.set || d->gid.set) &&
@@ -124,8 +123,10 @@ int devices_setup(struct init_ctx *c, int rootfd, bool in_userns)
         return err_set(r, "open /dev in rootfs");
     mode_t old_umask = umask(0);
     for (size_t i = 0; i < ARRAY_SIZE(default_devs) && r == 0; i++) {
-        struct spec_device d = {.path = (char *)default_devs[i].path, .type = 'c',
-                                .major = default_devs[i].major, .minor = default_devs[i].minor};
+        struct spec_device d = {.path = (char *)default_devs[i].path,
+                                .type = 'c',
+                                .major = default_devs[i].major,
+                                .minor = default_devs[i].minor};
         r = make_node(rootfd, &d, in_userns, true);
     }
     for (size_t i = 0; i < s->linux_.n_devices && r == 0; i++)

@@ -36,7 +36,8 @@ int exec_stub_memfd(int *out)
     int r = write_all(fd, berth_exec_stub, berth_exec_stub_size);
     if (r == 0 && fchmod(fd, 0555) < 0)
         r = -errno;
-    if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    if (r == 0 &&
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
         r = -errno;
     if (r < 0) {
         close(fd);
@@ -152,8 +153,7 @@ void exec_now(const struct init_ctx *c, struct exec_plan *plan)
     else
         syscall(SYS_execveat, c->stub_fd, "", plan->argv, plan->envp, AT_EMPTY_PATH);
     int e = errno;
-    dprintf(STDERR_FILENO, "berth: container %s: exec %s: %s\n", c->id, plan->argv[1],
-            strerror(e));
+    dprintf(STDERR_FILENO, "berth: container %s: exec %s: %s\n", c->id, plan->argv[1], strerror(e));
     _exit(e == ENOENT ? 127 : 126);
 }
 

@@ -13,18 +13,18 @@
 #include "runtime/spec.h"
 
 const char *const berth_mount_options[] = {
-        "async",       "atime",       "bind",         "defaults",    "dev",
-        "diratime",    "dirsync",     "exec",         "iversion",    "lazytime",
-        "loud",        "mand",        "noatime",      "nodev",       "nodiratime",
-        "noexec",      "noiversion",  "nolazytime",   "nomand",      "norelatime",
-        "nostrictatime", "nosuid",    "private",      "ratime",      "rbind",
-        "rdev",        "rdiratime",   "relatime",     "remount",     "rexec",
-        "rnoatime",    "rnodev",      "rnodiratime",  "rnoexec",     "rnorelatime",
-        "rnostrictatime", "rnosuid",  "rnosymfollow", "ro",          "rprivate",
-        "rrelatime",   "rro",         "rrw",          "rshared",     "rslave",
-        "rstrictatime", "rsuid",      "rsymfollow",   "runbindable", "rw",
-        "shared",      "silent",      "slave",        "strictatime", "suid",
-        "sync",        "unbindable",  NULL,
+        "async",          "atime",      "bind",         "defaults",    "dev",
+        "diratime",       "dirsync",    "exec",         "iversion",    "lazytime",
+        "loud",           "mand",       "noatime",      "nodev",       "nodiratime",
+        "noexec",         "noiversion", "nolazytime",   "nomand",      "norelatime",
+        "nostrictatime",  "nosuid",     "private",      "ratime",      "rbind",
+        "rdev",           "rdiratime",  "relatime",     "remount",     "rexec",
+        "rnoatime",       "rnodev",     "rnodiratime",  "rnoexec",     "rnorelatime",
+        "rnostrictatime", "rnosuid",    "rnosymfollow", "ro",          "rprivate",
+        "rrelatime",      "rro",        "rrw",          "rshared",     "rslave",
+        "rstrictatime",   "rsuid",      "rsymfollow",   "runbindable", "rw",
+        "shared",         "silent",     "slave",        "strictatime", "suid",
+        "sync",           "unbindable", NULL,
 };
 
 static void string_array(struct jw *w, const char *key, const char *const *items, size_t n)
@@ -64,18 +64,21 @@ static bool kernel_has_seccomp_flag(unsigned flag)
 static void seccomp_features(struct jw *w)
 {
     static const char *const actions[] = {
-            "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-            "SCMP_ACT_TRAP"};
-    static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
-                                      "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+            "SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
+            "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+            "SCMP_ACT_NOTIFY",       "SCMP_ACT_TRACE",       "SCMP_ACT_TRAP"};
+    static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+                                      "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+                                      "SCMP_CMP_NE"};
     static const char *const archs[] = {
-            "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
-            "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
-            "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",
-            "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE",
-            "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_SH",
-            "SCMP_ARCH_SHEB", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"};
+            "SCMP_ARCH_AARCH64",     "SCMP_ARCH_ARM",    "SCMP_ARCH_LOONGARCH64",
+            "SCMP_ARCH_M68K",        "SCMP_ARCH_MIPS",   "SCMP_ARCH_MIPS64",
+            "SCMP_ARCH_MIPS64N32",   "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
+            "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64",
+            "SCMP_ARCH_PPC",         "SCMP_ARCH_PPC64",  "SCMP_ARCH_PPC64LE",
+            "SCMP_ARCH_RISCV64",     "SCMP_ARCH_S390",   "SCMP_ARCH_S390X",
+            "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",   "SCMP_ARCH_X32",
+            "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64"};
     static const struct {
         const char *name;
         unsigned flag;
@@ -116,11 +119,11 @@ static void seccomp_features(struct jw *w)
 
 static void linux_features(struct jw *w)
 {
-    static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user",
-                                     "uts"};
-    static const char *const mpol_modes[] = {"MPOL_BIND", "MPOL_DEFAULT", "MPOL_INTERLEAVE",
-                                             "MPOL_LOCAL", "MPOL_PREFERRED",
-                                             "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"};
+    static const char *const ns[] = {"cgroup", "ipc",  "mount", "network",
+                                     "pid",    "time", "user",  "uts"};
+    static const char *const mpol_modes[] = {
+            "MPOL_BIND",      "MPOL_DEFAULT",        "MPOL_INTERLEAVE",         "MPOL_LOCAL",
+            "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"};
     static const char *const mpol_flags[] = {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES",
                                              "MPOL_F_STATIC_NODES"};
     jw_key(w, "linux");
@@ -154,8 +157,8 @@ static void linux_features(struct jw *w)
 
 char *features_json(void)
 {
-    static const char *const hooks[] = {"prestart", "createRuntime", "createContainer",
-                                        "startContainer", "poststart", "poststop"};
+    static const char *const hooks[] = {"prestart",       "createRuntime", "createContainer",
+                                        "startContainer", "poststart",     "poststop"};
     struct jw w;
     jw_init(&w, "    ");
     jw_object_begin(&w);

@@ -25,8 +25,8 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 
 void foreground_init(struct foreground *fg)
 {
-    *fg = (struct foreground){.pidfd = -1, .sfd = -1, .master = -1, .notify_fd = -1,
-                              .stdin_open = true};
+    *fg = (struct foreground){
+            .pidfd = -1, .sfd = -1, .master = -1, .notify_fd = -1, .stdin_open = true};
 }
 
 int foreground_block_signals(struct foreground *fg)

@@ -11,12 +11,12 @@
 #include <termios.h>
 
 struct foreground {
-    pid_t pid;      /* the process to wait for: berth's child */
+    pid_t pid; /* the process to wait for: berth's child */
     int pidfd;
-    int sfd;        /* signalfd of the forwarded signals, SIGCHLD and SIGWINCH */
-    int master;     /* pty master to proxy, or -1 */
-    int notify_fd;  /* the container's notify socket, or -1 */
-    pid_t main_pid; /* MAINPID reported to systemd */
+    int sfd;         /* signalfd of the forwarded signals, SIGCHLD and SIGWINCH */
+    int master;      /* pty master to proxy, or -1 */
+    int notify_fd;   /* the container's notify socket, or -1 */
+    pid_t main_pid;  /* MAINPID reported to systemd */
     int stop_signal; /* what a SIGTERM to berth becomes (the image's StopSignal); 0 = SIGTERM */
     bool stdin_open;
     bool raw;
@@ -37,9 +37,9 @@ void foreground_close(struct foreground *fg);
 
 /* sd_notify relay: NOTIFY_SOCKET of berth's caller, and a socket for the container. */
 struct notify_relay {
-    char *host_socket;      /* the caller's NOTIFY_SOCKET ("@name" for abstract) */
-    char *container_path;   /* where the container sees its socket */
-    char *dir;              /* <state>/notify: bind-mounted over the container path's directory */
+    char *host_socket;    /* the caller's NOTIFY_SOCKET ("@name" for abstract) */
+    char *container_path; /* where the container sees its socket */
+    char *dir;            /* <state>/notify: bind-mounted over the container path's directory */
 };
 
 /* When berth runs with NOTIFY_SOCKET set: make <state_dir>/notify and describe the mount and

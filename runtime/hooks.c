@@ -103,8 +103,8 @@ static int hook_wait(pid_t pid, int in, const char *state, int out, int timeout_
         if (pf[0].revents & POLLHUP)
             out = -1; /* poll ignores negative fds */
         int status;
-        bool exited = pidfd >= 0 ? (pf[1].revents & POLLIN) != 0
-                                 : waitpid(pid, &status, WNOHANG) == pid;
+        bool exited =
+                pidfd >= 0 ? (pf[1].revents & POLLIN) != 0 : waitpid(pid, &status, WNOHANG) == pid;
         if (!exited)
             continue;
         if (in >= 0)
@@ -176,7 +176,8 @@ void hooks_run_warn(const struct spec *s, enum hook_kind kind, const char *state
 int hooks_run(const struct spec *s, enum hook_kind kind, const char *state_json)
 {
     for (size_t i = 0; i < s->hooks.n[kind]; i++) {
-        int r = run_one(&s->hooks.list[kind][i], kind_names[kind], i, state_json ? state_json : "{}");
+        int r = run_one(&s->hooks.list[kind][i], kind_names[kind], i,
+                        state_json ? state_json : "{}");
         if (r < 0)
             return r;
     }

@@ -157,8 +157,9 @@ static int set_oom_score_adj(const struct spec_process *p)
     snprintf(buf, sizeof(buf), "%d", p->oom_score_adj.v);
     int r = write_string_at(AT_FDCWD, "/proc/self/oom_score_adj", buf);
     if (r == -EACCES || r == -EPERM)
-        return err_set(r, "process.oomScoreAdj: write %s to /proc/self/oom_score_adj (lowering "
-                          "it below berth's own value needs CAP_SYS_RESOURCE)",
+        return err_set(r,
+                       "process.oomScoreAdj: write %s to /proc/self/oom_score_adj (lowering "
+                       "it below berth's own value needs CAP_SYS_RESOURCE)",
                        buf);
     if (r < 0)
         return err_set(r, "process.oomScoreAdj: write %s to /proc/self/oom_score_adj", buf);
@@ -175,7 +176,8 @@ static int setup_before_pivot(struct init_ctx *c)
     if (c->pause_after_namespaces) {
         if ((r = sync_send(c->sync_fd, SYNC_NAMESPACES_READY, 0, NULL, -1)) < 0)
             return err_set(r, "tell berth the namespaces are ready");
-        if ((r = sync_wait_continue(c->sync_fd, "set up the network and run createRuntime hooks")) < 0)
+        if ((r = sync_wait_continue(c->sync_fd, "set up the network and run createRuntime hooks")) <
+            0)
             return r;
     }
     if ((r = rootfs_prepare(c)) < 0)

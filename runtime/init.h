@@ -33,29 +33,29 @@ struct ns_plan {
 struct init_ctx {
     const struct spec *spec;
     const char *id;
-    const char *bundle; /* absolute */
-    const char *rootfs; /* absolute host path */
-    const char *state_dir; /* absolute, for hooks' state and messages */
-    const struct cgroup *cgroup; /* may be NULL */
+    const char *bundle;             /* absolute */
+    const char *rootfs;             /* absolute host path */
+    const char *state_dir;          /* absolute, for hooks' state and messages */
+    const struct cgroup *cgroup;    /* may be NULL */
     struct seccomp_filter *seccomp; /* may be NULL */
     struct ns_plan plan;
 
-    int sync_fd;       /* child's end of the socketpair */
-    int fifo_fd;       /* exec.fifo opened O_RDWR (create), -1 for run */
-    int console_fd;    /* connected --console-socket, -1 if none */
-    int stub_fd;       /* sealed memfd holding the exec stub */
+    int sync_fd;    /* child's end of the socketpair */
+    int fifo_fd;    /* exec.fifo opened O_RDWR (create), -1 for run */
+    int console_fd; /* connected --console-socket, -1 if none */
+    int stub_fd;    /* sealed memfd holding the exec stub */
     unsigned preserve_fds;
     bool no_pivot;
     bool no_new_keyring;
-    bool await_parent; /* wait for the parent to enter the cgroup / write id maps first */
-    bool proc_mounted; /* the config mounts proc at /proc: exec through /proc/self/fd */
+    bool await_parent;           /* wait for the parent to enter the cgroup / write id maps first */
+    bool proc_mounted;           /* the config mounts proc at /proc: exec through /proc/self/fd */
     bool pause_after_namespaces; /* the parent has work once namespaces exist (network, hooks) */
     pid_t parent_pid;
     const struct container_state *state; /* for the state JSON given to hooks */
 
     /* exec: join the running container instead of creating it */
-    int target_pidfd;  /* pidfd of the container's process */
-    int join_flags;    /* CLONE_NEW* of the namespaces it has */
+    int target_pidfd; /* pidfd of the container's process */
+    int join_flags;   /* CLONE_NEW* of the namespaces it has */
 };
 
 /* Messages on the sync socket. */
@@ -72,8 +72,7 @@ enum sync_type {
 
 int sync_send(int fd, enum sync_type type, int value, const char *text, int pass_fd);
 /* Receive one message; returns 0 on EOF (the peer is gone), 1 on a message. */
-int sync_recv(int fd, enum sync_type *type, int *value, char *text, size_t text_size,
-              int *recv_fd);
+int sync_recv(int fd, enum sync_type *type, int *value, char *text, size_t text_size, int *recv_fd);
 /* Child: wait for SYNC_CONTINUE (or an error on EOF). */
 int sync_wait_continue(int fd, const char *waiting_for);
 
@@ -91,9 +90,9 @@ int ns_write_id_maps(pid_t pid, const struct spec *s);
 int ns_setup_time(const struct spec *s);
 
 /* rootfs.c */
-int rootfs_prepare(struct init_ctx *c);  /* propagation, mounts, devices (before pivot) */
+int rootfs_prepare(struct init_ctx *c); /* propagation, mounts, devices (before pivot) */
 int rootfs_pivot(struct init_ctx *c);
-int rootfs_finish(struct init_ctx *c);   /* masked/readonly paths, read-only root */
+int rootfs_finish(struct init_ctx *c); /* masked/readonly paths, read-only root */
 int open_in_root(int rootfd, const char *path, int flags, int *out);
 /* Create path and its missing parents inside the root (a directory, or an empty file) and
  * return an O_PATH fd of it. */

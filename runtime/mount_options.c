@@ -106,7 +106,8 @@ static const struct mount_opt mount_opts[] = {
 static const struct mount_opt *mount_opt_find(const char *name)
 {
     for (size_t i = 0; i < ARRAY_SIZE(mount_opts); i++)
-        if (streq(mount_opts[i].name, name)) return &mount_opts[i];
+        if (streq(mount_opts[i].name, name))
+            return &mount_opts[i];
     return NULL;
 }
 
@@ -160,21 +161,25 @@ int mount_options_parse(struct arena *a, struct spec_mount *m)
     size_t data_len = 0;
     for (size_t i = 0; i < m->n_options; i++) {
         const char *opt = m->options[i];
-        if (str_empty(opt)) continue;
+        if (str_empty(opt))
+            continue;
         const struct mount_opt *o = mount_opt_find(opt);
         if (o)
             apply(m, o);
         else
             data_len += strlen(opt) + 1;
     }
-    if (data_len == 0) return 0;
+    if (data_len == 0)
+        return 0;
 
     /* second pass: filesystem options keep their order, comma separated */
     char *data = arena_alloc(a, data_len), *p = data;
     for (size_t i = 0; i < m->n_options; i++) {
         const char *opt = m->options[i];
-        if (str_empty(opt) || mount_opt_find(opt)) continue;
-        if (p != data) *p++ = ',';
+        if (str_empty(opt) || mount_opt_find(opt))
+            continue;
+        if (p != data)
+            *p++ = ',';
         size_t n = strlen(opt);
         memcpy(p, opt, n);
         p += n;

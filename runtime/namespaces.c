@@ -92,8 +92,8 @@ int ns_plan_build(const struct spec *s, struct ns_plan *plan)
 /* Join the namespaces given by path: the user namespace first, then the rest. */
 int ns_join_all(const struct ns_plan *plan, bool user_only)
 {
-    static const enum ns_type order[] = {NS_USER, NS_IPC, NS_UTS, NS_NET, NS_CGROUP, NS_TIME,
-                                         NS_MNT};
+    static const enum ns_type order[] = {NS_USER,   NS_IPC,  NS_UTS, NS_NET,
+                                         NS_CGROUP, NS_TIME, NS_MNT};
     for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
         enum ns_type t = order[i];
         if (plan->join_fd[t] < 0 || (user_only && t != NS_USER) || (!user_only && t == NS_USER))
@@ -115,8 +115,9 @@ static int write_map(pid_t pid, const char *file, const struct spec_idmap *m, si
     snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
     int r = write_file_at(AT_FDCWD, path, buf, len);
     if (r < 0)
-        return err_set(r, "user namespace: write %s (check that the mapped ranges do not "
-                          "overlap and exist on the host)",
+        return err_set(r,
+                       "user namespace: write %s (check that the mapped ranges do not "
+                       "overlap and exist on the host)",
                        file);
     return 0;
 }

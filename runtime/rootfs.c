@@ -102,8 +102,8 @@ static unsigned long locked_flags(const char *path)
     return f;
 }
 
-#define REMOUNT_FLAGS                                                                              \
-    (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |     \
+#define REMOUNT_FLAGS                                                                          \
+    (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
      MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME)
 
 static int remount_bind(const char *path, unsigned long flags)

@@ -73,13 +73,15 @@ static const char *const action_names[] = {
 
 static const char *action_name(enum seccomp_action a)
 {
-    if ((size_t)a < ARRAY_SIZE(action_names) && action_names[a]) return action_names[a];
+    if ((size_t)a < ARRAY_SIZE(action_names) && action_names[a])
+        return action_names[a];
     return "unknown action";
 }
 
 static void seccomp_releasep(scmp_filter_ctx *ctx)
 {
-    if (*ctx) seccomp_release(*ctx);
+    if (*ctx)
+        seccomp_release(*ctx);
 }
 
 /* The libseccomp action for an OCI action; errno_ret is already range checked. */
@@ -178,7 +180,8 @@ static int build_conditions(const struct spec_syscall_rule *rule, size_t ri,
             return err_setx(EINVAL,
                             ".linux.seccomp.syscalls[%zu].args[%zu].op: unknown operator %d", ri, j,
                             (int)a->op);
-        if (seen & (1u << a->index)) *distinct = false;
+        if (seen & (1u << a->index))
+            *distinct = false;
         seen |= 1u << a->index;
         /* For MASKED_EQ the OCI value is the mask and valueTwo the datum,
          * which is libseccomp's (datum_a, datum_b) order. */
@@ -197,7 +200,8 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t default_act, const struct spec
 
     snprintf(where, sizeof(where), ".linux.seccomp.syscalls[%zu].errnoRet", ri);
     r = check_errno_ret(rule->errno_ret, where);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     if (action_value(rule->action, rule->errno_ret, &act) < 0)
         return err_setx(EINVAL, ".linux.seccomp.syscalls[%zu].action: unknown action %d", ri,
                         (int)rule->action);
@@ -209,7 +213,8 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t default_act, const struct spec
             xcalloc(rule->n_args ? rule->n_args : 1, sizeof(*cmps));
     bool distinct;
     r = build_conditions(rule, ri, cmps, &distinct);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
 
     if (act == default_act) {
         /* libseccomp refuses a rule that repeats the default action; it
@@ -239,7 +244,8 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t default_act, const struct spec
         if (r < 0)
             return err_set(-r, ".linux.seccomp.syscalls[%zu]: adding %s rule for syscall \"%s\"",
                            ri, action_name(rule->action), name);
-        if (rule->action == SECCOMP_ACT_NOTIFY) *used_notify = true;
+        if (rule->action == SECCOMP_ACT_NOTIFY)
+            *used_notify = true;
     }
     return 0;
 }
@@ -248,13 +254,16 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t default_act, const struct spec
 static int export_program(scmp_filter_ctx ctx, struct sock_filter **out, unsigned short *n_out)
 {
     _cleanup_close_ int fd = memfd_create("berth-seccomp-bpf", MFD_CLOEXEC);
-    if (fd < 0) return err_set(errno, "creating a memfd for the seccomp program");
+    if (fd < 0)
+        return err_set(errno, "creating a memfd for the seccomp program");
 
     int r = seccomp_export_bpf(ctx, fd);
-    if (r < 0) return err_set(-r, "compiling the seccomp profile to BPF");
+    if (r < 0)
+        return err_set(-r, "compiling the seccomp profile to BPF");
 
     struct stat st;
-    if (fstat(fd, &st) < 0) return err_set(errno, "reading the compiled seccomp program");
+    if (fstat(fd, &st) < 0)
+        return err_set(errno, "reading the compiled seccomp program");
     size_t size = (size_t)st.st_size;
     if (size == 0 || size % sizeof(struct sock_filter) != 0)
         return err_setx(EINVAL, "libseccomp produced a malformed BPF program of %zu bytes", size);
@@ -269,7 +278,8 @@ static int export_program(scmp_filter_ctx ctx, struct sock_filter **out, unsigne
     size_t done = 0;
     while (done < size) {
         ssize_t k = pread(fd, (char *)insns + done, size - done, (off_t)done);
-        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && errno == EINTR)
+            continue;
         if (k <= 0) {
             int e = k < 0 ? errno : EIO;
             free(insns);
@@ -286,9 +296,12 @@ static unsigned kernel_flags(const struct spec_seccomp *s, bool has_notify)
 {
     unsigned flags = 0;
 
-    if (s->flags & SECCOMP_FLAG_LOG) flags |= SECCOMP_FILTER_FLAG_LOG;
-    if (s->flags & SECCOMP_FLAG_SPEC_ALLOW) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    if (has_notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if (s->flags & SECCOMP_FLAG_LOG)
+        flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (s->flags & SECCOMP_FLAG_SPEC_ALLOW)
+        flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    if (has_notify)
+        flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
     /* The kernel refuses WAIT_KILLABLE_RECV without a listener; with no
      * notify rule there is nothing for it to change. */
     if (s->flags & SECCOMP_FLAG_WAIT_KILLABLE_RECV) {
@@ -315,7 +328,8 @@ int seccomp_filter_build(const struct spec_seccomp *s, struct seccomp_filter **o
         return err_setx(EINVAL, ".linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
                                 "default action; use it in syscalls rules");
     r = check_errno_ret(s->default_errno_ret, ".linux.seccomp.defaultErrnoRet");
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     if (action_value(s->default_action, s->default_errno_ret, &default_act) < 0)
         return err_setx(EINVAL, ".linux.seccomp.defaultAction: unknown action %d",
                         (int)s->default_action);
@@ -330,17 +344,21 @@ int seccomp_filter_build(const struct spec_seccomp *s, struct seccomp_filter **o
     /* Only the BPF is used, but keep the context honest about what berth
      * does: no_new_privs is berth's decision and one thread loads it. */
     r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-    if (r == 0) r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0);
-    if (r < 0) return err_set(-r, "configuring the libseccomp filter context");
+    if (r == 0)
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0);
+    if (r < 0)
+        return err_set(-r, "configuring the libseccomp filter context");
 
     for (size_t i = 0; i < s->n_architectures; i++) {
         r = add_architecture(ctx, s->architectures[i], i);
-        if (r < 0) return r;
+        if (r < 0)
+            return r;
     }
 
     for (size_t i = 0; i < s->n_syscalls; i++) {
         r = add_rule(ctx, default_act, &s->syscalls[i], i, &has_notify);
-        if (r < 0) return r;
+        if (r < 0)
+            return r;
     }
 
     struct seccomp_filter *f = xzalloc(sizeof(*f));
@@ -381,7 +399,8 @@ static int load_einval_error(const struct seccomp_filter *f)
 {
     for (size_t i = 0; i < ARRAY_SIZE(flag_names); i++) {
         unsigned flag = flag_names[i].flag;
-        if (!(f->flags & flag)) continue;
+        if (!(f->flags & flag))
+            continue;
         unsigned probe = flag;
         if (flag == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
             probe |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
@@ -411,13 +430,15 @@ int seccomp_filter_load(struct seccomp_filter *f, int *notify_fd)
         default: return err_set(errno, "loading the seccomp filter");
         }
     }
-    if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) *notify_fd = (int)r;
+    if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+        *notify_fd = (int)r;
     return 0;
 }
 
 void seccomp_filter_free(struct seccomp_filter *f)
 {
-    if (!f) return;
+    if (!f)
+        return;
     free(f->insns);
     free(f);
 }
@@ -435,7 +456,8 @@ static char *listener_message(const char *metadata, pid_t pid, const char *state
     jw_array_end(&w);
     jw_kv_int(&w, "pid", pid);
     /* Optional in the spec; runc omits it when empty. */
-    if (!str_empty(metadata)) jw_kv_string(&w, "metadata", metadata);
+    if (!str_empty(metadata))
+        jw_kv_string(&w, "metadata", metadata);
     jw_key(&w, "state");
     if (state_json)
         jw_raw(&w, state_json, strlen(state_json));

@@ -24,8 +24,7 @@ int seccomp_filter_load(struct seccomp_filter *f, int *notify_fd);
 /* Send the listener fd to the agent at listenerPath as the runtime-spec's
  * container process state: {"ociVersion", "fds": ["seccompFd"], "pid",
  * "metadata", "state": <state_json>} with the fd in SCM_RIGHTS. */
-int seccomp_send_listener(const char *listener_path, const char *metadata, int notify_fd,
-                          pid_t pid, const char *state_json);
+int seccomp_send_listener(const char *listener_path, const char *metadata, int notify_fd, pid_t pid,
+                          const char *state_json);
 
 void seccomp_filter_free(struct seccomp_filter *f);
-

@@ -29,9 +29,9 @@ static bool ns_private(const struct spec *s, enum ns_type t)
 
 static int sysctl_allowed(const struct spec *s, const char *key)
 {
-    static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                           "kernel.sem", "kernel.shmall", "kernel.shmmax",
-                                           "kernel.shmmni", "kernel.shm_rmid_forced"};
+    static const char *const ipc_keys[] = {
+            "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+            "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
     for (size_t i = 0; i < ARRAY_SIZE(ipc_keys); i++)
         if (streq(key, ipc_keys[i]))
             return ns_private(s, NS_IPC) ? 0 : -1;
@@ -143,10 +143,13 @@ static int set_scheduler(const struct spec_process *p)
     const struct spec_scheduler *s = p->scheduler;
     if (!s)
         return 0;
-    struct sched_attr_v1 a = {.size = sizeof(a), .sched_policy = (uint32_t)s->policy,
-                              .sched_flags = s->flags, .sched_nice = s->nice,
+    struct sched_attr_v1 a = {.size = sizeof(a),
+                              .sched_policy = (uint32_t)s->policy,
+                              .sched_flags = s->flags,
+                              .sched_nice = s->nice,
                               .sched_priority = (uint32_t)s->priority,
-                              .sched_runtime = s->runtime, .sched_deadline = s->deadline,
+                              .sched_runtime = s->runtime,
+                              .sched_deadline = s->deadline,
                               .sched_period = s->period};
     if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
         return err_set(errno, "process.scheduler: sched_setattr");
@@ -187,8 +190,8 @@ int security_apply_process_attrs(const struct init_ctx *c)
     int r;
     if (s->linux_.personality && personality(s->linux_.personality->domain) < 0)
         return err_set(errno, "linux.personality");
-    if ((r = set_scheduler(p)) < 0 || (r = set_ioprio(p)) < 0 || (r = set_mempolicy(&s->linux_)) < 0 ||
-        (r = set_affinity(p)) < 0)
+    if ((r = set_scheduler(p)) < 0 || (r = set_ioprio(p)) < 0 ||
+        (r = set_mempolicy(&s->linux_)) < 0 || (r = set_affinity(p)) < 0)
         return r;
     return set_rlimits(p);
 }

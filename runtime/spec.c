@@ -34,7 +34,8 @@ struct name_value {
 static const struct name_value *name_find(const struct name_value *t, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
-        if (streq(t[i].name, s)) return &t[i];
+        if (streq(t[i].name, s))
+            return &t[i];
     return NULL;
 }
 
@@ -44,9 +45,11 @@ static int jv_enum(const struct jctx *c, const struct json *v, const struct jpat
 {
     char *s;
     int r = jv_string(c, v, p, &s);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     const struct name_value *e = name_find(t, n, s);
-    if (!e) return json_error(c, p, "unknown %s \"%s\"", what, s);
+    if (!e)
+        return json_error(c, p, "unknown %s \"%s\"", what, s);
     *out = e->value;
     return 0;
 }
@@ -59,7 +62,8 @@ static int req_enum(const struct jctx *c, const struct json *o, const struct jpa
 {
     struct json *v;
     int r = jo_require(c, o, p, key, &v);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     return jv_enum(c, v, JP_KEY(p, key), t, n, what, out);
 }
 #define REQ_ENUM(c, o, p, key, table, what, out) \
@@ -72,11 +76,13 @@ static int flag_array(const struct jctx *c, const struct json *o, const struct j
 {
     struct json *a;
     int r = jo_array(c, o, p, key, &a);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *ap = JP_KEY(p, key);
     for (size_t i = 0; i < a->n; i++) {
         long v;
-        if ((r = jv_enum(c, a->items[i], JP_IDX(ap, i), t, n, what, &v)) < 0) return r;
+        if ((r = jv_enum(c, a->items[i], JP_IDX(ap, i), t, n, what, &v)) < 0)
+            return r;
         *out |= (unsigned long)v;
     }
     return 1;
@@ -89,7 +95,8 @@ static int req_u32(const struct jctx *c, const struct json *o, const struct jpat
 {
     uint64_t v;
     int r = jo_req_uint(c, o, p, key, UINT32_MAX, &v);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     *out = (uint32_t)v;
     return 0;
 }
@@ -103,7 +110,8 @@ static int jv_abs_path(const struct jctx *c, const struct json *v, const struct 
                        char **out)
 {
     int r = jv_string(c, v, p, out);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     if (!path_is_absolute(*out))
         return json_error(c, p, "must be an absolute path, got \"%s\"", *out);
     return 0;
@@ -115,7 +123,8 @@ static int opt_abs_path(const struct jctx *c, const struct json *o, const struct
 {
     char *s;
     int r = jo_string(c, o, p, key, &s);
-    if (r <= 0 || !*s) return 0;
+    if (r <= 0 || !*s)
+        return 0;
     if (!path_is_absolute(s))
         return json_error(c, JP_KEY(p, key), "must be an absolute path, got \"%s\"", s);
     *out = s;
@@ -126,7 +135,8 @@ static int abs_path_array(const struct jctx *c, const struct json *o, const stru
                           const char *key, char ***out, size_t *n)
 {
     int r = jo_strv(c, o, p, key, out, n);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *ap = JP_KEY(p, key);
     for (size_t i = 0; i < *n; i++)
         if (!path_is_absolute((*out)[i]))
@@ -140,7 +150,8 @@ static int env_array(const struct jctx *c, const struct json *o, const struct jp
                      size_t *n)
 {
     int r = jo_strv(c, o, p, "env", out, n);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *ap = JP_KEY(p, "env");
     for (size_t i = 0; i < *n; i++) {
         const char *e = (*out)[i];
@@ -155,7 +166,8 @@ static int idmap_array(const struct jctx *c, const struct json *o, const struct 
 {
     struct json *a;
     int r = jo_array(c, o, p, key, &a);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *ap = JP_KEY(p, key);
     struct spec_idmap *m = arena_alloc_array(c->arena, a->n, sizeof(*m));
     for (size_t i = 0; i < a->n; i++) {
@@ -166,7 +178,8 @@ static int idmap_array(const struct jctx *c, const struct json *o, const struct 
             (r = req_u32(c, v, ip, "hostID", &m[i].host_id)) < 0 ||
             (r = req_u32(c, v, ip, "size", &m[i].size)) < 0)
             return r;
-        if (m[i].size == 0) return json_error(c, JP_KEY(ip, "size"), "must be greater than zero");
+        if (m[i].size == 0)
+            return json_error(c, JP_KEY(ip, "size"), "must be greater than zero");
     }
     *out = m;
     *n = a->n;
@@ -180,10 +193,12 @@ static const char *version_number(const char *s, uint64_t *out)
     uint64_t v = 0;
     const char *start = s;
     while (*s >= '0' && *s <= '9') {
-        if (s - start >= 9) return NULL;
+        if (s - start >= 9)
+            return NULL;
         v = v * 10 + (uint64_t)(*s++ - '0');
     }
-    if (s == start) return NULL;
+    if (s == start)
+        return NULL;
     *out = v;
     return s;
 }
@@ -195,10 +210,13 @@ static const char *version_suffix(const char *s)
     for (; *s; s++) {
         bool ident = (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
                      (*s >= 'A' && *s <= 'Z') || *s == '-';
-        if (*s == '.' && s > start && s[-1] != '.') continue;
-        if (!ident) break;
+        if (*s == '.' && s > start && s[-1] != '.')
+            continue;
+        if (!ident)
+            break;
     }
-    if (s == start || s[-1] == '.') return NULL;
+    if (s == start || s[-1] == '.')
+        return NULL;
     return s;
 }
 
@@ -208,9 +226,12 @@ static bool version_parse(const char *s, uint64_t *major)
     uint64_t minor, patch;
     if (!(s = version_number(s, major)) || *s++ != '.' || !(s = version_number(s, &minor)))
         return false;
-    if (*s == '.' && !(s = version_number(s + 1, &patch))) return false;
-    if (*s == '-' && !(s = version_suffix(s + 1))) return false;
-    if (*s == '+' && !(s = version_suffix(s + 1))) return false;
+    if (*s == '.' && !(s = version_number(s + 1, &patch)))
+        return false;
+    if (*s == '-' && !(s = version_suffix(s + 1)))
+        return false;
+    if (*s == '+' && !(s = version_suffix(s + 1)))
+        return false;
     return *s == '\0';
 }
 
@@ -219,7 +240,8 @@ static int parse_version(const struct jctx *c, const struct json *doc, struct sp
     const struct jpath *p = JP_KEY(NULL, "ociVersion");
     uint64_t major;
     int r = jo_req_string(c, doc, NULL, "ociVersion", &s->oci_version);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     if (!version_parse(s->oci_version, &major))
         return json_error(c, p,
                           "invalid version \"%s\": expected a runtime-spec version such as %s",
@@ -242,14 +264,16 @@ static int parse_root(const struct jctx *c, const struct json *doc, struct spec 
         (r = jo_req_string(c, root, p, "path", &s->root_path)) < 0 ||
         (r = jo_bool(c, root, p, "readonly", &s->root_readonly)) < 0)
         return r;
-    if (!*s->root_path) return json_error(c, JP_KEY(p, "path"), "must not be empty");
+    if (!*s->root_path)
+        return json_error(c, JP_KEY(p, "path"), "must not be empty");
     return 0;
 }
 
 static int uts_name(const struct jctx *c, const struct json *doc, const char *key, char **out)
 {
     int r = jo_string(c, doc, NULL, key, out);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     if (strlen(*out) > UTS_NAME_MAX)
         return json_error(c, JP_KEY(NULL, key), "longer than %d bytes", UTS_NAME_MAX);
     return 0;
@@ -268,12 +292,14 @@ static int parse_user(const struct jctx *c, const struct json *o, const struct j
         (r = jo_string(c, o, p, "username", &u->username)) < 0 ||
         (r = jo_array(c, o, p, "additionalGids", &a)) < 0)
         return r;
-    if (r == 0) return 0;
+    if (r == 0)
+        return 0;
     const struct jpath *ap = JP_KEY(p, "additionalGids");
     u->additional_gids = arena_alloc_array(c->arena, a->n, sizeof(uint32_t));
     for (size_t i = 0; i < a->n; i++) {
         uint64_t g;
-        if ((r = jv_uint_max(c, a->items[i], JP_IDX(ap, i), UINT32_MAX, &g)) < 0) return r;
+        if ((r = jv_uint_max(c, a->items[i], JP_IDX(ap, i), UINT32_MAX, &g)) < 0)
+            return r;
         u->additional_gids[i] = (uint32_t)g;
     }
     u->n_additional_gids = a->n;
@@ -292,14 +318,18 @@ static int parse_capabilities(const struct jctx *c, const struct json *o, const 
     for (int k = 0; k < CAPSET__COUNT; k++) {
         struct json *a;
         int r = jo_array(c, o, p, capset_keys[k], &a);
-        if (r < 0) return r;
-        if (r == 0) continue;
+        if (r < 0)
+            return r;
+        if (r == 0)
+            continue;
         const struct jpath *ap = JP_KEY(p, capset_keys[k]);
         for (size_t i = 0; i < a->n; i++) {
             char *name;
-            if ((r = jv_string(c, a->items[i], JP_IDX(ap, i), &name)) < 0) return r;
+            if ((r = jv_string(c, a->items[i], JP_IDX(ap, i), &name)) < 0)
+                return r;
             int cap = capability_from_name(name);
-            if (cap < 0) return json_error(c, JP_IDX(ap, i), "unknown capability \"%s\"", name);
+            if (cap < 0)
+                return json_error(c, JP_IDX(ap, i), "unknown capability \"%s\"", name);
             caps->sets[k] |= UINT64_C(1) << cap;
         }
         caps->present[k] = true;
@@ -442,17 +472,22 @@ static int parse_process_extras(const struct jctx *c, const struct json *o, cons
 {
     struct json *v;
     int r;
-    if ((r = jo_object(c, o, p, "scheduler", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "scheduler", &v)) < 0)
+        return r;
     if (r > 0) {
         pr->scheduler = arena_alloc(c->arena, sizeof(*pr->scheduler));
-        if ((r = parse_scheduler(c, v, JP_KEY(p, "scheduler"), pr->scheduler)) < 0) return r;
+        if ((r = parse_scheduler(c, v, JP_KEY(p, "scheduler"), pr->scheduler)) < 0)
+            return r;
     }
-    if ((r = jo_object(c, o, p, "ioPriority", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "ioPriority", &v)) < 0)
+        return r;
     if (r > 0) {
         pr->io_priority = arena_alloc(c->arena, sizeof(*pr->io_priority));
-        if ((r = parse_io_priority(c, v, JP_KEY(p, "ioPriority"), pr->io_priority)) < 0) return r;
+        if ((r = parse_io_priority(c, v, JP_KEY(p, "ioPriority"), pr->io_priority)) < 0)
+            return r;
     }
-    if ((r = jo_object(c, o, p, "execCPUAffinity", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "execCPUAffinity", &v)) < 0)
+        return r;
     if (r > 0) {
         const struct jpath *ap = JP_KEY(p, "execCPUAffinity");
         pr->exec_cpu_affinity = arena_alloc(c->arena, sizeof(*pr->exec_cpu_affinity));
@@ -492,13 +527,15 @@ static int parse_process(const struct jctx *c, const struct json *o, const struc
     if (pr->n_args == 0)
         return json_error(c, JP_KEY(p, "args"), "must contain at least one entry (the program)");
 
-    if ((r = env_array(c, o, p, &pr->env, &pr->n_env)) < 0) return r;
+    if ((r = env_array(c, o, p, &pr->env, &pr->n_env)) < 0)
+        return r;
 
     if ((r = jo_require(c, o, p, "cwd", &v)) < 0 ||
         (r = jv_abs_path(c, v, JP_KEY(p, "cwd"), &pr->cwd)) < 0)
         return r;
 
-    if ((r = jo_object(c, o, p, "capabilities", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "capabilities", &v)) < 0)
+        return r;
     if (r > 0) {
         pr->capabilities = arena_alloc(c->arena, sizeof(*pr->capabilities));
         if ((r = parse_capabilities(c, v, JP_KEY(p, "capabilities"), pr->capabilities)) < 0)
@@ -527,7 +564,8 @@ static int parse_mount(const struct jctx *c, const struct json *o, const struct 
     if ((r = jv_object(c, o, p)) < 0 ||
         (r = jo_req_string(c, o, p, "destination", &m->destination)) < 0)
         return r;
-    if (!*m->destination) return json_error(c, JP_KEY(p, "destination"), "must not be empty");
+    if (!*m->destination)
+        return json_error(c, JP_KEY(p, "destination"), "must not be empty");
     /* runtime-spec 1.2: a relative destination is relative to "/" */
     if (!path_is_absolute(m->destination)) {
         size_t n = strlen(m->destination);
@@ -553,11 +591,13 @@ static int parse_mounts(const struct jctx *c, const struct json *doc, struct spe
 {
     struct json *a;
     int r = jo_array(c, doc, NULL, "mounts", &a);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *p = JP_KEY(NULL, "mounts");
     s->mounts = arena_alloc_array(c->arena, a->n, sizeof(*s->mounts));
     for (size_t i = 0; i < a->n; i++)
-        if ((r = parse_mount(c, a->items[i], JP_IDX(p, i), &s->mounts[i])) < 0) return r;
+        if ((r = parse_mount(c, a->items[i], JP_IDX(p, i), &s->mounts[i])) < 0)
+            return r;
     s->n_mounts = a->n;
     return 0;
 }
@@ -576,7 +616,8 @@ static int parse_hook(const struct jctx *c, const struct json *o, const struct j
         return r;
     if ((v = json_get(o, "timeout"))) {
         int64_t t;
-        if ((r = jv_int_range(c, v, JP_KEY(p, "timeout"), INT32_MIN, INT32_MAX, &t)) < 0) return r;
+        if ((r = jv_int_range(c, v, JP_KEY(p, "timeout"), INT32_MIN, INT32_MAX, &t)) < 0)
+            return r;
         if (t <= 0)
             return json_error(c, JP_KEY(p, "timeout"), "must be greater than zero, got %" PRId64,
                               t);
@@ -589,17 +630,21 @@ static int parse_hooks(const struct jctx *c, const struct json *doc, struct spec
 {
     struct json *hooks;
     int r = jo_object(c, doc, NULL, "hooks", &hooks);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *p = JP_KEY(NULL, "hooks");
     for (int k = 0; k < HOOK__COUNT; k++) {
         struct json *a;
         const char *key = hook_kind_name(k);
-        if ((r = jo_array(c, hooks, p, key, &a)) < 0) return r;
-        if (r == 0) continue;
+        if ((r = jo_array(c, hooks, p, key, &a)) < 0)
+            return r;
+        if (r == 0)
+            continue;
         const struct jpath *ap = JP_KEY(p, key);
         s->hooks.list[k] = arena_alloc_array(c->arena, a->n, sizeof(struct spec_hook));
         for (size_t i = 0; i < a->n; i++)
-            if ((r = parse_hook(c, a->items[i], JP_IDX(ap, i), &s->hooks.list[k][i])) < 0) return r;
+            if ((r = parse_hook(c, a->items[i], JP_IDX(ap, i), &s->hooks.list[k][i])) < 0)
+                return r;
         s->hooks.n[k] = a->n;
     }
     return 0;
@@ -609,14 +654,16 @@ static int no_empty_keys(const struct jctx *c, const struct jpath *p, const stru
                          size_t n)
 {
     /* sorted: an empty key comes first */
-    if (n > 0 && !*kv[0].key) return json_error(c, p, "keys must not be empty");
+    if (n > 0 && !*kv[0].key)
+        return json_error(c, p, "keys must not be empty");
     return 0;
 }
 
 static int parse_annotations(const struct jctx *c, const struct json *doc, struct spec *s)
 {
     int r = jo_strmap(c, doc, NULL, "annotations", &s->annotations, &s->n_annotations);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     return no_empty_keys(c, JP_KEY(NULL, "annotations"), s->annotations, s->n_annotations);
 }
 
@@ -645,7 +692,8 @@ static int parse_namespaces(const struct jctx *c, const struct json *a, const st
                               "duplicate namespace type \"%s\" (already at index %zu)", type,
                               index[t]);
         ns->type = t;
-        if ((r = opt_abs_path(c, v, ip, "path", &ns->path)) < 0) return r;
+        if ((r = opt_abs_path(c, v, ip, "path", &ns->path)) < 0)
+            return r;
         s->ns[t] = ns;
         index[t] = i;
     }
@@ -687,7 +735,8 @@ static int parse_devices(const struct jctx *c, const struct json *a, const struc
     l->devices = arena_alloc_array(c->arena, a->n, sizeof(*l->devices));
     for (size_t i = 0; i < a->n; i++) {
         int r = parse_device(c, a->items[i], JP_IDX(p, i), &l->devices[i]);
-        if (r < 0) return r;
+        if (r < 0)
+            return r;
     }
     l->n_devices = a->n;
     return 0;
@@ -773,14 +822,16 @@ static int parse_syscall_rule(const struct jctx *c, const struct json *o, const 
         if (!*rule->names[i])
             return json_error(c, JP_IDX(JP_KEY(p, "names"), i), "must not be empty");
 
-    if ((r = REQ_ENUM(c, o, p, "action", seccomp_actions, "seccomp action", &action)) < 0) return r;
+    if ((r = REQ_ENUM(c, o, p, "action", seccomp_actions, "seccomp action", &action)) < 0)
+        return r;
     rule->action = (enum seccomp_action)action;
     if (rule->action == SECCOMP_ACT_NOTIFY && !sc->listener_path)
         return json_error(c, JP_KEY(p, "action"),
                           "SCMP_ACT_NOTIFY needs .linux.seccomp.listenerPath (the agent that "
                           "receives the notifications)");
 
-    if ((r = jo_opt_u32(c, o, p, "errnoRet", &rule->errno_ret)) < 0) return r;
+    if ((r = jo_opt_u32(c, o, p, "errnoRet", &rule->errno_ret)) < 0)
+        return r;
     if (rule->errno_ret.set && rule->action != SECCOMP_ACT_ERRNO &&
         rule->action != SECCOMP_ACT_TRACE)
         return json_error(c, JP_KEY(p, "errnoRet"),
@@ -796,7 +847,8 @@ static int parse_seccomp_archs(const struct jctx *c, const struct json *o, const
                                struct spec_seccomp *sc)
 {
     int r = jo_strv(c, o, p, "architectures", &sc->architectures, &sc->n_architectures);
-    if (r <= 0) return r;
+    if (r <= 0)
+        return r;
     const struct jpath *ap = JP_KEY(p, "architectures");
     for (size_t i = 0; i < sc->n_architectures; i++) {
         size_t k = 0;
@@ -831,7 +883,8 @@ static int parse_seccomp(const struct jctx *c, const struct json *o, const struc
         return r;
     sc->flags = (unsigned)flags;
 
-    if ((r = jo_array(c, o, p, "syscalls", &a)) <= 0) return r;
+    if ((r = jo_array(c, o, p, "syscalls", &a)) <= 0)
+        return r;
     const struct jpath *ap = JP_KEY(p, "syscalls");
     sc->syscalls = arena_alloc_array(c->arena, a->n, sizeof(*sc->syscalls));
     for (size_t i = 0; i < a->n; i++)
@@ -859,9 +912,11 @@ static int parse_propagation(const struct jctx *c, const struct json *o, const s
 {
     struct json *v = json_get(o, "rootfsPropagation");
     long prop;
-    if (!v || (v->type == JSON_STRING && v->n == 0)) return 0;
+    if (!v || (v->type == JSON_STRING && v->n == 0))
+        return 0;
     int r = JV_ENUM(c, v, JP_KEY(p, "rootfsPropagation"), propagations, "propagation", &prop);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     l->rootfs_propagation = (unsigned long)prop;
     return 0;
 }
@@ -873,23 +928,28 @@ static int parse_schemata(const struct jctx *c, const struct json *o, const stru
     struct json *v = json_get(o, "schemata");
     const struct jpath *sp = JP_KEY(p, "schemata");
     int r;
-    if (!v) return 0;
+    if (!v)
+        return 0;
     if (v->type == JSON_STRING) {
         char *s;
-        if ((r = jv_string(c, v, sp, &s)) < 0) return r;
+        if ((r = jv_string(c, v, sp, &s)) < 0)
+            return r;
         size_t lines = 1;
         for (const char *q = s; *q; q++)
             lines += *q == '\n';
         rdt->schemata = arena_alloc_array(c->arena, lines + 1, sizeof(char *));
         for (const char *q = s; *q;) {
             size_t n = strcspn(q, "\n");
-            if (n > 0) rdt->schemata[rdt->n_schemata++] = arena_strndup(c->arena, q, n);
+            if (n > 0)
+                rdt->schemata[rdt->n_schemata++] = arena_strndup(c->arena, q, n);
             q += n + (q[n] == '\n');
         }
         return 0;
     }
-    if (v->type != JSON_ARRAY) return json_error(c, sp, "expected array of strings");
-    if ((r = jv_strv(c, v, sp, &rdt->schemata, &rdt->n_schemata)) < 0) return r;
+    if (v->type != JSON_ARRAY)
+        return json_error(c, sp, "expected array of strings");
+    if ((r = jv_strv(c, v, sp, &rdt->schemata, &rdt->n_schemata)) < 0)
+        return r;
     for (size_t i = 0; i < rdt->n_schemata; i++)
         if (strchr(rdt->schemata[i], '\n'))
             return json_error(c, JP_IDX(sp, i), "must be a single line (one entry per line)");
@@ -909,7 +969,8 @@ static int parse_intel_rdt(const struct jctx *c, const struct json *o, const str
         (r = jo_bool(c, o, p, "enableMonitoring", &rdt->enable_monitoring)) < 0)
         return r;
     /* closID names a directory in the resctrl filesystem; "" is Go's absent */
-    if (rdt->clos_id && !*rdt->clos_id) rdt->clos_id = NULL;
+    if (rdt->clos_id && !*rdt->clos_id)
+        rdt->clos_id = NULL;
     const char *id = rdt->clos_id;
     if (id && (strchr(id, '/') || strchr(id, '\n') || streq(id, ".") || streq(id, "..")))
         return json_error(c, JP_KEY(p, "closID"),
@@ -939,7 +1000,8 @@ static int parse_personality(const struct jctx *c, const struct json *o, const s
     if (r > 0 && a->n > 0) {
         const struct jpath *ip = JP_IDX(JP_KEY(p, "flags"), 0);
         char *flag;
-        if ((r = jv_string(c, a->items[0], ip, &flag)) < 0) return r;
+        if ((r = jv_string(c, a->items[0], ip, &flag)) < 0)
+            return r;
         return json_error(c, ip, "unknown personality flag \"%s\" (runtime-spec defines none)",
                           flag);
     }
@@ -956,7 +1018,8 @@ static int parse_time_offsets(const struct jctx *c, const struct json *o, const 
         struct opt_i64 secs = {0};
         struct opt_u32 nsecs = {0};
         int clock, r;
-        if (v->type == JSON_NULL) continue;
+        if (v->type == JSON_NULL)
+            continue;
         if (streq(key, "monotonic"))
             clock = 0;
         else if (streq(key, "boottime"))
@@ -1008,7 +1071,8 @@ static int parse_memory_policy(const struct jctx *c, const struct json *o, const
     const char *name = mpol_modes[mode].name;
     bool no_nodes = mode == 0 || mode == 4;
     bool needs_nodes = mode == 2 || mode == 3 || mode == 5 || mode == 6;
-    if (no_nodes && mp->nodes) return json_error(c, JP_KEY(p, "nodes"), "%s takes no nodes", name);
+    if (no_nodes && mp->nodes)
+        return json_error(c, JP_KEY(p, "nodes"), "%s takes no nodes", name);
     if (needs_nodes && !mp->nodes)
         return json_error(c, JP_KEY(p, "nodes"), "%s needs at least one node", name);
     if ((flags & MPOL_F_RELATIVE_NODES) && (flags & MPOL_F_STATIC_NODES))
@@ -1020,9 +1084,11 @@ static int parse_memory_policy(const struct jctx *c, const struct json *o, const
 static bool ifname_valid(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > IFNAME_MAX || streq(s, ".") || streq(s, "..")) return false;
+    if (n == 0 || n > IFNAME_MAX || streq(s, ".") || streq(s, ".."))
+        return false;
     for (; *s; s++)
-        if (*s == '/' || *s == ':' || *s == ' ' || (*s >= '\t' && *s <= '\r')) return false;
+        if (*s == '/' || *s == ':' || *s == ' ' || (*s >= '\t' && *s <= '\r'))
+            return false;
     return true;
 }
 
@@ -1036,7 +1102,8 @@ static int member_cmp(const void *a, const void *b)
 {
     const struct member *x = a, *y = b;
     int c = strcmp(x->key, y->key);
-    if (c) return c;
+    if (c)
+        return c;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -1059,7 +1126,8 @@ static int parse_net_devices(const struct jctx *c, const struct json *o, const s
 
     l->net_devices = arena_alloc_array(c->arena, k, sizeof(*l->net_devices));
     for (size_t i = 0; i < k; i++) {
-        if (i + 1 < k && streq(m[i].key, m[i + 1].key)) continue;
+        if (i + 1 < k && streq(m[i].key, m[i + 1].key))
+            continue;
         const struct jpath *kp = JP_KEY(p, m[i].key);
         struct spec_net_device *d = &l->net_devices[n];
         char *name = NULL;
@@ -1072,7 +1140,8 @@ static int parse_net_devices(const struct jctx *c, const struct json *o, const s
         if ((r = jv_object(c, m[i].value, kp)) < 0 ||
             (r = jo_string(c, m[i].value, kp, "name", &name)) < 0)
             return r;
-        if (name && !*name) name = NULL; /* Go's omitempty: keep the host's name */
+        if (name && !*name)
+            name = NULL; /* Go's omitempty: keep the host's name */
         if (name && !ifname_valid(name))
             return json_error(c, JP_KEY(kp, "name"),
                               "invalid interface name \"%s\" (1 to %d bytes without \"/\", \":\" "
@@ -1086,7 +1155,8 @@ static int parse_net_devices(const struct jctx *c, const struct json *o, const s
 
     /* two interfaces cannot share a name inside the container: check on a sorted copy */
     _cleanup_free_ struct spec_net_device *byname = xcalloc(n, sizeof(*byname));
-    if (n) memcpy(byname, l->net_devices, n * sizeof(*byname));
+    if (n)
+        memcpy(byname, l->net_devices, n * sizeof(*byname));
     qsort(byname, n, sizeof(*byname), net_device_name_cmp);
     for (size_t i = 1; i < n; i++)
         if (streq(byname[i - 1].name, byname[i].name))
@@ -1102,20 +1172,25 @@ static int parse_linux_optional(const struct jctx *c, const struct json *o, cons
 {
     struct json *v;
     int r;
-    if ((r = jo_object(c, o, p, "intelRdt", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "intelRdt", &v)) < 0)
+        return r;
     if (r > 0) {
         l->intel_rdt = arena_alloc(c->arena, sizeof(*l->intel_rdt));
-        if ((r = parse_intel_rdt(c, v, JP_KEY(p, "intelRdt"), l->intel_rdt)) < 0) return r;
+        if ((r = parse_intel_rdt(c, v, JP_KEY(p, "intelRdt"), l->intel_rdt)) < 0)
+            return r;
     }
-    if ((r = jo_object(c, o, p, "personality", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "personality", &v)) < 0)
+        return r;
     if (r > 0) {
         l->personality = arena_alloc(c->arena, sizeof(*l->personality));
-        if ((r = parse_personality(c, v, JP_KEY(p, "personality"), l->personality)) < 0) return r;
+        if ((r = parse_personality(c, v, JP_KEY(p, "personality"), l->personality)) < 0)
+            return r;
     }
     if ((r = jo_object(c, o, p, "timeOffsets", &v)) < 0 ||
         (r > 0 && (r = parse_time_offsets(c, v, JP_KEY(p, "timeOffsets"), l)) < 0))
         return r;
-    if ((r = jo_object(c, o, p, "memoryPolicy", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "memoryPolicy", &v)) < 0)
+        return r;
     if (r > 0) {
         l->memory_policy = arena_alloc(c->arena, sizeof(*l->memory_policy));
         if ((r = parse_memory_policy(c, v, JP_KEY(p, "memoryPolicy"), l->memory_policy)) < 0)
@@ -1191,22 +1266,27 @@ static int parse_linux(const struct jctx *c, const struct json *o, const struct 
     if ((r = jo_strmap(c, o, p, "sysctl", &l->sysctl, &l->n_sysctl)) < 0 ||
         (r > 0 && (r = no_empty_keys(c, JP_KEY(p, "sysctl"), l->sysctl, l->n_sysctl)) < 0))
         return r;
-    if ((r = jo_object(c, o, p, "resources", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "resources", &v)) < 0)
+        return r;
     if (r > 0) {
         l->resources = arena_alloc(c->arena, sizeof(*l->resources));
-        if ((r = spec_parse_resources(c, v, JP_KEY(p, "resources"), l->resources)) < 0) return r;
+        if ((r = spec_parse_resources(c, v, JP_KEY(p, "resources"), l->resources)) < 0)
+            return r;
     }
-    if ((r = jo_string(c, o, p, "cgroupsPath", &l->cgroups_path)) < 0) return r;
+    if ((r = jo_string(c, o, p, "cgroupsPath", &l->cgroups_path)) < 0)
+        return r;
     if ((r = jo_array(c, o, p, "namespaces", &v)) < 0 ||
         (r > 0 && (r = parse_namespaces(c, v, JP_KEY(p, "namespaces"), s, index)) < 0))
         return r;
     if ((r = jo_array(c, o, p, "devices", &v)) < 0 ||
         (r > 0 && (r = parse_devices(c, v, JP_KEY(p, "devices"), l)) < 0))
         return r;
-    if ((r = jo_object(c, o, p, "seccomp", &v)) < 0) return r;
+    if ((r = jo_object(c, o, p, "seccomp", &v)) < 0)
+        return r;
     if (r > 0) {
         l->seccomp = arena_alloc(c->arena, sizeof(*l->seccomp));
-        if ((r = parse_seccomp(c, v, JP_KEY(p, "seccomp"), l->seccomp)) < 0) return r;
+        if ((r = parse_seccomp(c, v, JP_KEY(p, "seccomp"), l->seccomp)) < 0)
+            return r;
     }
     if ((r = parse_propagation(c, o, p, l)) < 0 ||
         (r = abs_path_array(c, o, p, "maskedPaths", &l->masked_paths, &l->n_masked_paths)) < 0 ||
@@ -1227,20 +1307,24 @@ static int parse_document(const struct jctx *c, const struct json *doc, struct s
     if ((r = jv_object(c, doc, NULL)) < 0 || (r = parse_version(c, doc, s)) < 0 ||
         (r = parse_root(c, doc, s)) < 0)
         return r;
-    if ((r = jo_object(c, doc, NULL, "process", &v)) < 0) return r;
+    if ((r = jo_object(c, doc, NULL, "process", &v)) < 0)
+        return r;
     if (r > 0) {
         s->process = arena_alloc(c->arena, sizeof(*s->process));
-        if ((r = parse_process(c, v, JP_KEY(NULL, "process"), s->process)) < 0) return r;
+        if ((r = parse_process(c, v, JP_KEY(NULL, "process"), s->process)) < 0)
+            return r;
     }
     if ((r = uts_name(c, doc, "hostname", &s->hostname)) < 0 ||
         (r = uts_name(c, doc, "domainname", &s->domainname)) < 0 ||
         (r = parse_mounts(c, doc, s)) < 0 || (r = parse_hooks(c, doc, s)) < 0 ||
         (r = parse_annotations(c, doc, s)) < 0)
         return r;
-    if ((r = jo_object(c, doc, NULL, "linux", &v)) < 0) return r;
+    if ((r = jo_object(c, doc, NULL, "linux", &v)) < 0)
+        return r;
     if (r > 0) {
         s->has_linux = true;
-        if ((r = parse_linux(c, v, JP_KEY(NULL, "linux"), s)) < 0) return r;
+        if ((r = parse_linux(c, v, JP_KEY(NULL, "linux"), s)) < 0)
+            return r;
     }
     return 0;
 }
@@ -1283,21 +1367,26 @@ int spec_load(const char *bundle, struct spec **out)
 
     /* O_NONBLOCK: a FIFO planted as config.json must not hang us */
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return err_set(errno, "config.json: open");
-    if (fstat(fd, &st) < 0) return err_set(errno, "config.json: stat");
-    if (!S_ISREG(st.st_mode)) return err_setx(EINVAL, "config.json: not a regular file");
+    if (fd < 0)
+        return err_set(errno, "config.json: open");
+    if (fstat(fd, &st) < 0)
+        return err_set(errno, "config.json: stat");
+    if (!S_ISREG(st.st_mode))
+        return err_setx(EINVAL, "config.json: not a regular file");
     /* read_all_fd() refuses a file that fills the whole limit, so allow one byte more */
     int r = read_all_fd(fd, SPEC_MAX_SIZE, &text, &len);
     if (r == -EFBIG)
         return err_setx(EFBIG, "config.json: larger than %u MiB, refusing to parse it",
                         SPEC_MAX_SIZE >> 20);
-    if (r < 0) return err_set(-r, "config.json: read");
+    if (r < 0)
+        return err_set(-r, "config.json: read");
     return spec_parse(text, len, "config.json", out);
 }
 
 void spec_free(struct spec *s)
 {
-    if (!s) return;
+    if (!s)
+        return;
     arena_free(&s->arena);
     free(s);
 }
@@ -1309,7 +1398,8 @@ static int annotation_cmp(const void *key, const void *elem)
 
 const char *spec_annotation(const struct spec *s, const char *key)
 {
-    if (!s || !key || s->n_annotations == 0) return NULL;
+    if (!s || !key || s->n_annotations == 0)
+        return NULL;
     const struct json_kv *kv =
             bsearch(key, s->annotations, s->n_annotations, sizeof(*kv), annotation_cmp);
     return kv ? kv->value : NULL;

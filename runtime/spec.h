@@ -42,8 +42,14 @@ struct spec_rlimit {
     uint64_t soft, hard;
 };
 
-enum cap_set { CAPSET_BOUNDING, CAPSET_EFFECTIVE, CAPSET_INHERITABLE, CAPSET_PERMITTED,
-               CAPSET_AMBIENT, CAPSET__COUNT };
+enum cap_set {
+    CAPSET_BOUNDING,
+    CAPSET_EFFECTIVE,
+    CAPSET_INHERITABLE,
+    CAPSET_PERMITTED,
+    CAPSET_AMBIENT,
+    CAPSET__COUNT
+};
 
 struct spec_capabilities {
     uint64_t sets[CAPSET__COUNT]; /* bit n = capability n */
@@ -112,10 +118,10 @@ struct spec_mount {
     unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, | MS_REC */
     uint64_t rec_attr_set;     /* MOUNT_ATTR_* applied recursively (rro, rnosuid, ...) */
     uint64_t rec_attr_clr;
-    bool bind;                 /* bind or rbind */
-    bool recursive_bind;       /* rbind */
+    bool bind;           /* bind or rbind */
+    bool recursive_bind; /* rbind */
     bool idmap, ridmap;
-    char *data;                /* filesystem options, comma separated ("mode=755,size=65536k") */
+    char *data; /* filesystem options, comma separated ("mode=755,size=65536k") */
 };
 
 /* Parse mount options into flags/propagation/data (exported for tests and `exec`). */
@@ -132,8 +138,15 @@ struct spec_hook {
     int timeout; /* seconds; 0 = none */
 };
 
-enum hook_kind { HOOK_PRESTART, HOOK_CREATE_RUNTIME, HOOK_CREATE_CONTAINER, HOOK_START_CONTAINER,
-                 HOOK_POSTSTART, HOOK_POSTSTOP, HOOK__COUNT };
+enum hook_kind {
+    HOOK_PRESTART,
+    HOOK_CREATE_RUNTIME,
+    HOOK_CREATE_CONTAINER,
+    HOOK_START_CONTAINER,
+    HOOK_POSTSTART,
+    HOOK_POSTSTOP,
+    HOOK__COUNT
+};
 
 const char *hook_kind_name(enum hook_kind k); /* "prestart", "createRuntime", ... */
 
@@ -146,9 +159,9 @@ struct spec_hooks {
 
 struct spec_device_rule {
     bool allow;
-    char type;     /* 'a', 'b' or 'c' */
-    int64_t major; /* -1 = any */
-    int64_t minor; /* -1 = any */
+    char type;      /* 'a', 'b' or 'c' */
+    int64_t major;  /* -1 = any */
+    int64_t minor;  /* -1 = any */
     char access[4]; /* subset of "rwm" */
 };
 
@@ -179,8 +192,13 @@ struct spec_throttle_device {
     uint64_t rate;
 };
 
-enum throttle_kind { THROTTLE_READ_BPS, THROTTLE_WRITE_BPS, THROTTLE_READ_IOPS,
-                     THROTTLE_WRITE_IOPS, THROTTLE__COUNT };
+enum throttle_kind {
+    THROTTLE_READ_BPS,
+    THROTTLE_WRITE_BPS,
+    THROTTLE_READ_IOPS,
+    THROTTLE_WRITE_IOPS,
+    THROTTLE__COUNT
+};
 
 struct spec_block_io {
     struct opt_u32 weight, leaf_weight; /* uint16 range checked */
@@ -236,16 +254,35 @@ struct spec_device {
 
 /* ---- seccomp ---- */
 
-enum seccomp_action { SECCOMP_ACT_KILL, SECCOMP_ACT_KILL_PROCESS, SECCOMP_ACT_KILL_THREAD,
-                      SECCOMP_ACT_TRAP, SECCOMP_ACT_ERRNO, SECCOMP_ACT_TRACE, SECCOMP_ACT_ALLOW,
-                      SECCOMP_ACT_LOG, SECCOMP_ACT_NOTIFY };
+enum seccomp_action {
+    SECCOMP_ACT_KILL,
+    SECCOMP_ACT_KILL_PROCESS,
+    SECCOMP_ACT_KILL_THREAD,
+    SECCOMP_ACT_TRAP,
+    SECCOMP_ACT_ERRNO,
+    SECCOMP_ACT_TRACE,
+    SECCOMP_ACT_ALLOW,
+    SECCOMP_ACT_LOG,
+    SECCOMP_ACT_NOTIFY
+};
 
-enum seccomp_op { SECCOMP_OP_NE, SECCOMP_OP_LT, SECCOMP_OP_LE, SECCOMP_OP_EQ, SECCOMP_OP_GE,
-                  SECCOMP_OP_GT, SECCOMP_OP_MASKED_EQ };
+enum seccomp_op {
+    SECCOMP_OP_NE,
+    SECCOMP_OP_LT,
+    SECCOMP_OP_LE,
+    SECCOMP_OP_EQ,
+    SECCOMP_OP_GE,
+    SECCOMP_OP_GT,
+    SECCOMP_OP_MASKED_EQ
+};
 
 /* seccomp filter flags (bit values are berth's own) */
-enum { SECCOMP_FLAG_TSYNC = 1, SECCOMP_FLAG_LOG = 2, SECCOMP_FLAG_SPEC_ALLOW = 4,
-       SECCOMP_FLAG_WAIT_KILLABLE_RECV = 8 };
+enum {
+    SECCOMP_FLAG_TSYNC = 1,
+    SECCOMP_FLAG_LOG = 2,
+    SECCOMP_FLAG_SPEC_ALLOW = 4,
+    SECCOMP_FLAG_WAIT_KILLABLE_RECV = 8
+};
 
 struct spec_seccomp_arg {
     unsigned index;

@@ -123,7 +123,8 @@ static void write_mount(struct jw *w, const struct default_mount *m, bool rootle
         jw_key(w, "options");
         jw_array_begin(w);
         for (size_t i = 0; m->options[i]; i++)
-            if (keep_option(m->options[i], rootless)) jw_string(w, m->options[i]);
+            if (keep_option(m->options[i], rootless))
+                jw_string(w, m->options[i]);
         jw_array_end(w);
     }
     jw_object_end(w);
@@ -135,7 +136,8 @@ static void write_mounts(struct jw *w, bool rootless)
     jw_array_begin(w);
     for (size_t i = 0; i < ARRAY_SIZE(default_mounts); i++) {
         const struct default_mount *m = &default_mounts[i];
-        if (rootless && streq(m->destination, "/sys")) m = &rootless_sys;
+        if (rootless && streq(m->destination, "/sys"))
+            m = &rootless_sys;
         write_mount(w, m, rootless);
     }
     jw_array_end(w);
@@ -179,7 +181,8 @@ static void write_linux(struct jw *w, bool rootless)
     jw_array_begin(w);
     for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
         /* a rootless container cannot create network devices on the host side */
-        if (rootless && streq(namespaces[i], "network")) continue;
+        if (rootless && streq(namespaces[i], "network"))
+            continue;
         jw_object_begin(w);
         jw_kv_string(w, "type", namespaces[i]);
         jw_object_end(w);

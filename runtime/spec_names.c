@@ -102,9 +102,11 @@ static const char *const cap_names[] = {
 
 int capability_from_name(const char *name)
 {
-    if (!name || !startswith(name, "CAP_")) return -1;
+    if (!name || !startswith(name, "CAP_"))
+        return -1;
     for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-        if (streq(cap_names[i], name)) return (int)i;
+        if (streq(cap_names[i], name))
+            return (int)i;
     return -1;
 }
 
@@ -137,8 +139,10 @@ static const struct {
 
 int rlimit_from_name(const char *name)
 {
-    if (!name || !startswith(name, "RLIMIT_")) return -1;
+    if (!name || !startswith(name, "RLIMIT_"))
+        return -1;
     for (size_t i = 0; i < ARRAY_SIZE(rlimits); i++)
-        if (streq(rlimits[i].name, name)) return rlimits[i].resource;
+        if (streq(rlimits[i].name, name))
+            return rlimits[i].resource;
     return -1;
 }

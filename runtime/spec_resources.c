@@ -20,10 +20,12 @@ static const char *list_number(const char *s, uint32_t *out)
     uint32_t v = 0;
     int n = 0;
     while (*s >= '0' && *s <= '9') {
-        if (++n > 7) return NULL;
+        if (++n > 7)
+            return NULL;
         v = v * 10 + (uint32_t)(*s++ - '0');
     }
-    if (n == 0) return NULL;
+    if (n == 0)
+        return NULL;
     *out = v;
     return s;
 }
@@ -32,20 +34,25 @@ static const char *list_number(const char *s, uint32_t *out)
  * "N-M:used/group", comma separated. */
 bool cpu_list_valid(const char *s)
 {
-    if (str_empty(s)) return false;
+    if (str_empty(s))
+        return false;
     for (;;) {
         uint32_t lo, hi, used, group;
-        if (!(s = list_number(s, &lo))) return false;
+        if (!(s = list_number(s, &lo)))
+            return false;
         if (*s == '-') {
-            if (!(s = list_number(s + 1, &hi)) || hi < lo) return false;
+            if (!(s = list_number(s + 1, &hi)) || hi < lo)
+                return false;
             if (*s == ':') {
                 if (!(s = list_number(s + 1, &used)) || *s != '/' ||
                     !(s = list_number(s + 1, &group)) || used == 0 || group == 0 || used > group)
                     return false;
             }
         }
-        if (*s == '\0') return true;
-        if (*s++ != ',') return false;
+        if (*s == '\0')
+            return true;
+        if (*s++ != ',')
+            return false;
     }
 }
 
@@ -53,11 +60,12 @@ bool cpu_list_valid(const char *s)
 
 /* A cpu or node list; "" counts as unset (Go cannot tell it from absent). */
 int spec_opt_cpu_list(const struct jctx *c, const struct json *o, const struct jpath *p,
-                        const char *key, char **out)
+                      const char *key, char **out)
 {
     char *s = NULL;
     int r = jo_string(c, o, p, key, &s);
-    if (r <= 0 || !*s) return r;
+    if (r <= 0 || !*s)
+        return r;
     if (!cpu_list_valid(s))
         return json_error(c, JP_KEY(p, key),
                           "invalid list \"%s\": expected numbers and ranges such as \"0-3,7\"", s);
@@ -108,7 +116,8 @@ static int parse_device_rule(const struct jctx *c, const struct json *v, const s
     }
     size_t n = 0;
     for (int i = 0; i < 3; i++)
-        if (want[i]) d->access[n++] = "rwm"[i];
+        if (want[i])
+            d->access[n++] = "rwm"[i];
     d->access[n] = '\0';
     return 0;
 }
@@ -119,7 +128,8 @@ static int parse_devices(const struct jctx *c, const struct json *a, const struc
     out->devices = arena_alloc_array(c->arena, a->n, sizeof(*out->devices));
     for (size_t i = 0; i < a->n; i++) {
         int r = parse_device_rule(c, a->items[i], JP_IDX(p, i), &out->devices[i]);
-        if (r < 0) return r;
+        if (r < 0)
+            return r;
     }
     out->n_devices = a->n;
     return 0;
@@ -224,10 +234,13 @@ static int parse_block_io(const struct jctx *c, const struct json *o, const stru
     if ((r = jo_opt_u32_max(c, o, p, "weight", UINT16_MAX, &b->weight)) < 0 ||
         (r = jo_opt_u32_max(c, o, p, "leafWeight", UINT16_MAX, &b->leaf_weight)) < 0)
         return r;
-    if ((r = jo_array(c, o, p, "weightDevice", &a)) < 0) return r;
-    if (r > 0 && (r = parse_weight_devices(c, a, JP_KEY(p, "weightDevice"), b)) < 0) return r;
+    if ((r = jo_array(c, o, p, "weightDevice", &a)) < 0)
+        return r;
+    if (r > 0 && (r = parse_weight_devices(c, a, JP_KEY(p, "weightDevice"), b)) < 0)
+        return r;
     for (int k = 0; k < THROTTLE__COUNT; k++) {
-        if ((r = jo_array(c, o, p, throttle_keys[k], &a)) < 0) return r;
+        if ((r = jo_array(c, o, p, throttle_keys[k], &a)) < 0)
+            return r;
         if (r > 0 && (r = parse_throttle(c, a, JP_KEY(p, throttle_keys[k]), &b->throttle[k],
                                          &b->n_throttle[k])) < 0)
             return r;
@@ -240,7 +253,8 @@ static int parse_block_io(const struct jctx *c, const struct json *o, const stru
 /* "<size><unit>B" as the hugetlb controller names its files: 64KB, 2MB, 1GB. */
 static bool page_size_valid(const char *s)
 {
-    if (*s < '1' || *s > '9') return false;
+    if (*s < '1' || *s > '9')
+        return false;
     while (*s >= '0' && *s <= '9')
         s++;
     return s[0] && strchr("KMGTP", s[0]) && s[1] == 'B' && s[2] == '\0';
@@ -277,7 +291,8 @@ static int parse_network(const struct jctx *c, const struct json *o, const struc
     if ((r = jo_opt_u32(c, o, p, "classID", &out->net_class_id)) < 0 ||
         (r = jo_array(c, o, p, "priorities", &a)) < 0)
         return r;
-    if (r == 0) return 0;
+    if (r == 0)
+        return 0;
     const struct jpath *ap = JP_KEY(p, "priorities");
     out->net_priorities = arena_alloc_array(c->arena, a->n, sizeof(*out->net_priorities));
     for (size_t i = 0; i < a->n; i++) {
@@ -290,7 +305,8 @@ static int parse_network(const struct jctx *c, const struct json *o, const struc
             (r = jv_string(c, name, JP_KEY(ip, "name"), &np->name)) < 0 ||
             (r = jo_req_uint(c, v, ip, "priority", UINT32_MAX, &prio)) < 0)
             return r;
-        if (!*np->name) return json_error(c, JP_KEY(ip, "name"), "must not be empty");
+        if (!*np->name)
+            return json_error(c, JP_KEY(ip, "name"), "must not be empty");
         np->priority = (uint32_t)prio;
     }
     out->n_net_priorities = a->n;
@@ -307,7 +323,8 @@ static int member_cmp(const void *a, const void *b)
 {
     const struct member *x = a, *y = b;
     int c = strcmp(x->key, y->key);
-    if (c) return c;
+    if (c)
+        return c;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -326,11 +343,13 @@ static int parse_rdma(const struct jctx *c, const struct json *o, const struct j
     out->rdma = arena_alloc_array(c->arena, k, sizeof(*out->rdma));
     size_t n = 0;
     for (size_t i = 0; i < k; i++) {
-        if (i + 1 < k && streq(m[i].key, m[i + 1].key)) continue;
+        if (i + 1 < k && streq(m[i].key, m[i + 1].key))
+            continue;
         const struct jpath *ip = JP_KEY(p, m[i].key);
         struct spec_rdma_limit *l = &out->rdma[n];
         int r;
-        if (!*m[i].key) return json_error(c, ip, "empty device name");
+        if (!*m[i].key)
+            return json_error(c, ip, "empty device name");
         if ((r = jv_object(c, m[i].value, ip)) < 0 ||
             (r = jo_opt_u32(c, m[i].value, ip, "hcaHandles", &l->hca_handles)) < 0 ||
             (r = jo_opt_u32(c, m[i].value, ip, "hcaObjects", &l->hca_objects)) < 0)
@@ -348,7 +367,8 @@ static int parse_unified(const struct jctx *c, const struct json *o, const struc
                          struct spec_resources *out)
 {
     int r = jv_strmap(c, o, p, &out->unified, &out->n_unified);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < out->n_unified; i++) {
         const char *k = out->unified[i].key;
         /* each key names a file in the container's own cgroup directory */
@@ -369,36 +389,44 @@ int spec_parse_resources(const struct jctx *c, const struct json *v, const struc
     int r;
 
     memset(out, 0, sizeof(*out));
-    if ((r = jv_object(c, v, p)) < 0) return r;
+    if ((r = jv_object(c, v, p)) < 0)
+        return r;
 
     if ((r = jo_array(c, v, p, "devices", &o)) < 0 ||
         (r > 0 && (r = parse_devices(c, o, JP_KEY(p, "devices"), out)) < 0))
         return r;
 
-    if ((r = jo_object(c, v, p, "memory", &o)) < 0) return r;
+    if ((r = jo_object(c, v, p, "memory", &o)) < 0)
+        return r;
     if (r > 0) {
         out->has_memory = true;
-        if ((r = parse_memory(c, o, JP_KEY(p, "memory"), &out->memory)) < 0) return r;
+        if ((r = parse_memory(c, o, JP_KEY(p, "memory"), &out->memory)) < 0)
+            return r;
     }
 
-    if ((r = jo_object(c, v, p, "cpu", &o)) < 0) return r;
+    if ((r = jo_object(c, v, p, "cpu", &o)) < 0)
+        return r;
     if (r > 0) {
         out->has_cpu = true;
-        if ((r = parse_cpu(c, o, JP_KEY(p, "cpu"), &out->cpu)) < 0) return r;
+        if ((r = parse_cpu(c, o, JP_KEY(p, "cpu"), &out->cpu)) < 0)
+            return r;
     }
 
-    if ((r = jo_object(c, v, p, "pids", &o)) < 0) return r;
+    if ((r = jo_object(c, v, p, "pids", &o)) < 0)
+        return r;
     if (r > 0) {
         if ((r = jo_req_int(c, o, JP_KEY(p, "pids"), "limit", INT64_MIN, INT64_MAX,
-                         &out->pids.limit)) < 0)
+                            &out->pids.limit)) < 0)
             return r;
         out->pids.set = true;
     }
 
-    if ((r = jo_object(c, v, p, "blockIO", &o)) < 0) return r;
+    if ((r = jo_object(c, v, p, "blockIO", &o)) < 0)
+        return r;
     if (r > 0) {
         out->has_block_io = true;
-        if ((r = parse_block_io(c, o, JP_KEY(p, "blockIO"), &out->block_io)) < 0) return r;
+        if ((r = parse_block_io(c, o, JP_KEY(p, "blockIO"), &out->block_io)) < 0)
+            return r;
     }
 
     if ((r = jo_array(c, v, p, "hugepageLimits", &o)) < 0 ||

@@ -19,9 +19,8 @@
 #define OCI_VERSION    BERTH_SPEC_VERSION
 
 static const char *const status_names[] = {
-        [STATUS_CREATING] = "creating", [STATUS_CREATED] = "created",
-        [STATUS_RUNNING] = "running",   [STATUS_PAUSED] = "paused",
-        [STATUS_STOPPED] = "stopped",
+        [STATUS_CREATING] = "creating", [STATUS_CREATED] = "created", [STATUS_RUNNING] = "running",
+        [STATUS_PAUSED] = "paused",     [STATUS_STOPPED] = "stopped",
 };
 
 const char *status_name(enum container_status s)
@@ -37,8 +36,8 @@ int id_validate(const char *id)
     if (n > 1024)
         return err_setx(EINVAL, "container id is %zu bytes long: at most 1024 are allowed", n);
     if (!isalnum((unsigned char)id[0]))
-        return err_setx(EINVAL,
-                        "invalid container id \"%s\": it must start with a letter or digit", id);
+        return err_setx(EINVAL, "invalid container id \"%s\": it must start with a letter or digit",
+                        id);
     for (const char *p = id; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("_.+-", *p))
             return err_setx(EINVAL,
@@ -343,7 +342,8 @@ static int state_parse(struct container_state *st, const struct json *doc, const
 
     if ((r = jv_object(&c, doc, NULL)) < 0)
         return r;
-    if ((r = jo_require(&c, doc, NULL, "id", &v)) < 0 || (r = jv_string(&c, v, JP_KEY(NULL, "id"), &st->id)) < 0)
+    if ((r = jo_require(&c, doc, NULL, "id", &v)) < 0 ||
+        (r = jv_string(&c, v, JP_KEY(NULL, "id"), &st->id)) < 0)
         return r;
     if ((r = jo_require(&c, doc, NULL, "bundle", &v)) < 0 ||
         (r = jv_string(&c, v, JP_KEY(NULL, "bundle"), &st->bundle)) < 0)
@@ -387,8 +387,9 @@ int state_load(int dirfd, const char *id, struct container_state **out)
     size_t len;
     int r = read_file_at(dirfd, STATE_FILE, STATE_MAX_SIZE, &text, &len);
     if (r == -ENOENT)
-        return err_setx(ENOENT, "container %s has no state yet (being created, or left over "
-                                "from a failed create: berth delete --force %s)",
+        return err_setx(ENOENT,
+                        "container %s has no state yet (being created, or left over "
+                        "from a failed create: berth delete --force %s)",
                         id, id);
     if (r < 0)
         return err_set(r, "read state of container %s", id);

@@ -14,8 +14,13 @@
 #include "lib/arena.h"
 #include "lib/json.h"
 
-enum container_status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED,
-                        STATUS_STOPPED };
+enum container_status {
+    STATUS_CREATING,
+    STATUS_CREATED,
+    STATUS_RUNNING,
+    STATUS_PAUSED,
+    STATUS_STOPPED
+};
 
 const char *status_name(enum container_status s);
 
@@ -25,16 +30,16 @@ struct container_state {
     char *bundle; /* absolute */
     char *rootfs; /* absolute */
     char *owner;
-    char created[64]; /* RFC 3339 with nanoseconds, UTC */
+    char created[64];                      /* RFC 3339 with nanoseconds, UTC */
     enum container_status recorded_status; /* as last written (created/running) */
     pid_t pid;
     uint64_t pid_start; /* /proc/<pid>/stat field 22: detects pid reuse */
     char boot_id[40];   /* detects a reboot with a persistent --root */
     struct json_kv *annotations;
     size_t n_annotations;
-    char *cgroup_json; /* the cgroup module's own record (raw JSON) or NULL */
-    char *net_json;    /* reserved for netns/ */
-    char *image_json;  /* reserved for images/ */
+    char *cgroup_json;   /* the cgroup module's own record (raw JSON) or NULL */
+    char *net_json;      /* reserved for netns/ */
+    char *image_json;    /* reserved for images/ */
     bool detached_stdio; /* informational */
 };
 

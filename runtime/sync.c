@@ -31,8 +31,7 @@ int sync_send(int fd, enum sync_type type, int value, const char *text, int pass
     return sock_send_fd(fd, buf, n, pass_fd);
 }
 
-int sync_recv(int fd, enum sync_type *type, int *value, char *text, size_t text_size,
-              int *recv_fd)
+int sync_recv(int fd, enum sync_type *type, int *value, char *text, size_t text_size, int *recv_fd)
 {
     char buf[sizeof(struct sync_hdr) + SYNC_TEXT_MAX + 1];
     int got;
@@ -64,8 +63,7 @@ int sync_wait_continue(int fd, const char *waiting_for)
     if (r < 0)
         return err_set(r, "waiting for berth to %s", waiting_for);
     if (r == 0)
-        return err_setx(EPIPE, "berth exited while the container waited for it to %s",
-                        waiting_for);
+        return err_setx(EPIPE, "berth exited while the container waited for it to %s", waiting_for);
     if (t != SYNC_CONTINUE)
         return err_setx(EBADMSG, "unexpected message %u while waiting for berth to %s", t,
                         waiting_for);

@@ -142,7 +142,8 @@ static const char *errname(int e)
     static char buf[32];
     const char *name = strerrorname_np(e);
 
-    if (name) return name;
+    if (name)
+        return name;
     snprintf(buf, sizeof(buf), "errno%d", e);
     return buf;
 }
@@ -166,11 +167,14 @@ static int parse_signal(const char *s)
     char *end;
     long n = strtol(s, &end, 10);
 
-    if (*s && !*end) return n > 0 && n < NSIG ? (int)n : -1;
-    if (strncasecmp(s, "SIG", 3) == 0) s += 3;
+    if (*s && !*end)
+        return n > 0 && n < NSIG ? (int)n : -1;
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
     for (int sig = 1; sig < NSIG; sig++) {
         const char *abbrev = sigabbrev_np(sig);
-        if (abbrev && strcasecmp(abbrev, s) == 0) return sig;
+        if (abbrev && strcasecmp(abbrev, s) == 0)
+            return sig;
     }
     return -1;
 }
@@ -180,10 +184,12 @@ static double parse_seconds(const char *s)
     char *end;
     double v;
 
-    if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "infinity") == 0) return INFINITY;
+    if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "infinity") == 0)
+        return INFINITY;
     errno = 0;
     v = strtod(s, &end);
-    if (errno || end == s || *end || v < 0 || isnan(v)) die("invalid number of seconds: %s", s);
+    if (errno || end == s || *end || v < 0 || isnan(v))
+        die("invalid number of seconds: %s", s);
     return v;
 }
 
@@ -228,9 +234,11 @@ static char *read_text(const char *path)
     size_t cap = 4096, len = 0;
     char *buf;
 
-    if (fd < 0) return NULL;
+    if (fd < 0)
+        return NULL;
     buf = malloc(cap);
-    if (!buf) return NULL;
+    if (!buf)
+        return NULL;
     for (;;) {
         ssize_t n;
 
@@ -251,7 +259,8 @@ static char *read_text(const char *path)
             errno = saved;
             return NULL;
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         len += (size_t)n;
     }
     buf[len] = '\0';
@@ -274,7 +283,8 @@ static bool status_value(const char *text, const char *key, char *out, size_t ou
             while (*v == ' ' || *v == '\t')
                 v++;
             vlen = llen - (size_t)(v - line);
-            if (vlen >= outlen) vlen = outlen - 1;
+            if (vlen >= outlen)
+                vlen = outlen - 1;
             memcpy(out, v, vlen);
             out[vlen] = '\0';
             return true;
@@ -296,7 +306,8 @@ static int cat_file(const char *path)
 {
     _cleanup_free_ char *text = read_text(path);
 
-    if (!text) die("%s: %s", path, strerror(errno));
+    if (!text)
+        die("%s: %s", path, strerror(errno));
     fputs(text, stdout);
     return 0;
 }
@@ -311,11 +322,13 @@ static void print_bit_list(const char *prefix, bool (*isset)(const void *, size_
     for (size_t i = 0; i < nbits; i++) {
         size_t j = i;
 
-        if (!isset(set, i)) continue;
+        if (!isset(set, i))
+            continue;
         while (j + 1 < nbits && isset(set, j + 1))
             j++;
         printf("%s%zu", any ? "," : "", i);
-        if (j > i) printf("-%zu", j);
+        if (j > i)
+            printf("-%zu", j);
         any = true;
         i = j;
     }
@@ -381,7 +394,8 @@ static int cmd_caps(int argc, char **argv)
     _cleanup_free_ char *status = read_text("/proc/self/status");
     uint64_t mask[ARRAY_SIZE(sets)] = {0};
 
-    if (!status) die("/proc/self/status: %s", strerror(errno));
+    if (!status)
+        die("/proc/self/status: %s", strerror(errno));
     for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
         char value[64];
 
@@ -395,7 +409,8 @@ static int cmd_caps(int argc, char **argv)
 
         printf("%s: ", sets[i].label);
         for (unsigned bit = 0; bit < 64; bit++) {
-            if (!(mask[i] & (UINT64_C(1) << bit))) continue;
+            if (!(mask[i] & (UINT64_C(1) << bit)))
+                continue;
             if (bit < ARRAY_SIZE(cap_names) && cap_names[bit])
                 printf("%s%s", any ? "," : "", cap_names[bit]);
             else
@@ -412,7 +427,8 @@ static int cmd_seccomp(int argc, char **argv)
     static const char *const keys[] = {"Seccomp", "Seccomp_filters", "NoNewPrivs"};
     _cleanup_free_ char *status = read_text("/proc/self/status");
 
-    if (!status) die("/proc/self/status: %s", strerror(errno));
+    if (!status)
+        die("/proc/self/status: %s", strerror(errno));
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
         char value[64];
 
@@ -438,13 +454,16 @@ static int cmd_fds(int argc, char **argv)
     int fds[4096];
     size_t n = 0;
 
-    if (!dir) die("/proc/self/fd: %s", strerror(errno));
+    if (!dir)
+        die("/proc/self/fd: %s", strerror(errno));
     while ((de = readdir(dir)) && n < ARRAY_SIZE(fds)) {
         int fd;
 
-        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
         fd = atoi(de->d_name);
-        if (fd != dirfd(dir)) fds[n++] = fd;
+        if (fd != dirfd(dir))
+            fds[n++] = fd;
     }
     qsort(fds, n, sizeof(fds[0]), compare_int);
     for (size_t i = 0; i < n; i++)
@@ -504,7 +523,8 @@ static int cmd_ids(int argc, char **argv)
     printf("uid: %u\ngid: %u\neuid: %u\negid: %u\nsuid: %u\nsgid: %u\n", ruid, rgid, euid, egid,
            suid, sgid);
     n = getgroups((int)ARRAY_SIZE(groups), groups);
-    if (n < 0) die("getgroups: %s", strerror(errno));
+    if (n < 0)
+        die("getgroups: %s", strerror(errno));
     printf("groups:");
     for (int i = 0; i < n; i++)
         printf(" %u", groups[i]);
@@ -537,7 +557,8 @@ static int cmd_hostname(int argc, char **argv)
 {
     struct utsname u;
 
-    if (uname(&u) < 0) die("uname: %s", strerror(errno));
+    if (uname(&u) < 0)
+        die("uname: %s", strerror(errno));
     printf("hostname: %s\ndomainname: %s\n", u.nodename, u.domainname);
     return 0;
 }
@@ -583,7 +604,8 @@ static int cmd_personality(int argc, char **argv)
     struct utsname u;
     bool any = false;
 
-    if (p < 0) die("personality: %s", strerror(errno));
+    if (p < 0)
+        die("personality: %s", strerror(errno));
     domain = (unsigned long)p & PER_MASK;
     printf("personality: 0x%x\n", (unsigned)p);
     if (domain == PER_LINUX)
@@ -600,7 +622,8 @@ static int cmd_personality(int argc, char **argv)
         }
     }
     printf("%s\n", any ? "" : "none");
-    if (uname(&u) == 0) printf("machine: %s\n", u.machine);
+    if (uname(&u) == 0)
+        printf("machine: %s\n", u.machine);
     return 0;
 }
 
@@ -628,7 +651,8 @@ static int cmd_sched(int argc, char **argv)
     int policy = sched_getscheduler(0);
     unsigned base;
 
-    if (policy < 0) die("sched_getscheduler: %s", strerror(errno));
+    if (policy < 0)
+        die("sched_getscheduler: %s", strerror(errno));
     base = (unsigned)policy & ~(unsigned)SCHED_RESET_ON_FORK;
     if (base < ARRAY_SIZE(policies) && policies[base])
         printf("policy: %s\n", policies[base]);
@@ -640,7 +664,8 @@ static int cmd_sched(int argc, char **argv)
 
         errno = 0;
         printf("nice: %d\n", getpriority(PRIO_PROCESS, 0));
-        if (sched_getparam(0, &sp) == 0) printf("priority: %d\n", sp.sched_priority);
+        if (sched_getparam(0, &sp) == 0)
+            printf("priority: %d\n", sp.sched_priority);
         return 0;
     }
     printf("nice: %d\npriority: %u\n", attr.sched_nice, attr.sched_priority);
@@ -658,7 +683,8 @@ static int cmd_ioprio(int argc, char **argv)
     long prio = syscall(SYS_ioprio_get, 1, 0);
     long cls;
 
-    if (prio < 0) die("ioprio_get: %s", strerror(errno));
+    if (prio < 0)
+        die("ioprio_get: %s", strerror(errno));
     cls = prio >> 13;
     if (cls >= 0 && (size_t)cls < ARRAY_SIZE(classes))
         printf("class: %s\n", classes[cls]);
@@ -683,10 +709,13 @@ static int cmd_affinity(int argc, char **argv)
     for (;;) {
         affinity_set = CPU_ALLOC((size_t)ncpus);
         affinity_size = CPU_ALLOC_SIZE((size_t)ncpus);
-        if (!affinity_set) die("out of memory");
-        if (sched_getaffinity(0, affinity_size, affinity_set) == 0) break;
+        if (!affinity_set)
+            die("out of memory");
+        if (sched_getaffinity(0, affinity_size, affinity_set) == 0)
+            break;
         CPU_FREE(affinity_set);
-        if (errno != EINVAL || ncpus > (1 << 20)) die("sched_getaffinity: %s", strerror(errno));
+        if (errno != EINVAL || ncpus > (1 << 20))
+            die("sched_getaffinity: %s", strerror(errno));
         ncpus *= 2;
     }
     print_bit_list("", cpu_isset, affinity_set, (size_t)ncpus);
@@ -760,7 +789,8 @@ static int cmd_timens(int argc, char **argv)
     offsets = read_text("/proc/self/timens_offsets");
     for (char *line = offsets, *next; line && *line; line = next) {
         next = strchr(line, '\n');
-        if (next) *next++ = '\0';
+        if (next)
+            *next++ = '\0';
         /* The kernel pads the columns; one space apart is easier to match. */
         printf("offset:");
         for (char *tok = strtok(line, " \t"); tok; tok = strtok(NULL, " \t"))
@@ -806,7 +836,8 @@ static int cmd_mounts(int argc, char **argv)
 {
     _cleanup_free_ char *info = read_text("/proc/self/mountinfo");
 
-    if (!info) die("/proc/self/mountinfo: %s", strerror(errno));
+    if (!info)
+        die("/proc/self/mountinfo: %s", strerror(errno));
     for (char *line = info, *next; *line; line = next) {
         char *field[64], *save = NULL, prop[256] = "";
         size_t n = 0, dash = 0;
@@ -818,13 +849,16 @@ static int cmd_mounts(int argc, char **argv)
             next = line + strlen(line);
         for (char *tok = strtok_r(line, " ", &save); tok && n < ARRAY_SIZE(field);
              tok = strtok_r(NULL, " ", &save)) {
-            if (!dash && n >= 6 && streq(tok, "-")) dash = n;
+            if (!dash && n >= 6 && streq(tok, "-"))
+                dash = n;
             field[n++] = tok;
         }
         /* id parent dev root mountpoint opts [optional...] - fstype source superopts */
-        if (!dash || n < dash + 4) continue;
+        if (!dash || n < dash + 4)
+            continue;
         for (size_t i = 6; i < dash; i++) {
-            if (*prop) strncat(prop, ",", sizeof(prop) - strlen(prop) - 1);
+            if (*prop)
+                strncat(prop, ",", sizeof(prop) - strlen(prop) - 1);
             strncat(prop, field[i], sizeof(prop) - strlen(prop) - 1);
         }
         printf("%s %s %s %s %s %s %s\n", field[4], field[dash + 1], field[dash + 2], field[5],
@@ -843,7 +877,8 @@ static int cmd_ns(int argc, char **argv)
     struct dirent **entries;
     int n = scandir("/proc/self/ns", &entries, NULL, compare_names);
 
-    if (n < 0) die("/proc/self/ns: %s", strerror(errno));
+    if (n < 0)
+        die("/proc/self/ns: %s", strerror(errno));
     for (int i = 0; i < n; i++) {
         char path[PATH_MAX], link[256];
         ssize_t len;
@@ -851,7 +886,8 @@ static int cmd_ns(int argc, char **argv)
         if (entries[i]->d_name[0] != '.') {
             snprintf(path, sizeof(path), "/proc/self/ns/%s", entries[i]->d_name);
             len = readlink(path, link, sizeof(link) - 1);
-            if (len >= 0) link[len] = '\0';
+            if (len >= 0)
+                link[len] = '\0';
             printf("%s: %s\n", entries[i]->d_name, len >= 0 ? link : errname(errno));
         }
         free(entries[i]);
@@ -880,7 +916,8 @@ static int cmd_kill_self(int argc, char **argv)
     struct sigaction sa = {.sa_handler = SIG_DFL};
     sigset_t set;
 
-    if (sig < 0) die("unknown signal: %s", argv[1]);
+    if (sig < 0)
+        die("unknown signal: %s", argv[1]);
     fflush(stdout);
     sigaction(sig, &sa, NULL);
     sigemptyset(&set);
@@ -905,7 +942,8 @@ static int cmd_kill_self(int argc, char **argv)
         if (fd >= 0) {
             volatile char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
             unlink(tmpl);
-            if (p != MAP_FAILED) (void)p[0];
+            if (p != MAP_FAILED)
+                (void)p[0];
         }
         break;
     }
@@ -952,7 +990,8 @@ static int cmd_forkbomb(int argc, char **argv)
     int first_error = 0;
     double deadline = now_seconds(CLOCK_MONOTONIC) + secs;
 
-    if (!kids) die("out of memory");
+    if (!kids)
+        die("out of memory");
     fflush(stdout);
     while (forks < max && now_seconds(CLOCK_MONOTONIC) < deadline) {
         pid_t pid = fork();
@@ -960,12 +999,14 @@ static int cmd_forkbomb(int argc, char **argv)
         if (pid == 0) {
             /* Children never outlive us, even if we are killed before cleaning up. */
             prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (getppid() != parent) _exit(0);
+            if (getppid() != parent)
+                _exit(0);
             for (;;)
                 pause();
         }
         if (pid < 0) {
-            if (!first_error) first_error = errno;
+            if (!first_error)
+                first_error = errno;
             failures++;
             continue;
         }
@@ -1002,14 +1043,16 @@ static int cmd_counter(int argc, char **argv)
     int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
 
-    if (fd < 0) die("%s: %s", argv[1], strerror(errno));
+    if (fd < 0)
+        die("%s: %s", argv[1], strerror(errno));
     /* The number only grows, so rewriting at offset 0 always covers the old text: readers see
      * a whole number and the file never goes through an empty state as with O_TRUNC. */
     for (unsigned long long i = 1;; i++) {
         char buf[32];
         int len = snprintf(buf, sizeof(buf), "%llu\n", i);
 
-        if (pwrite(fd, buf, (size_t)len, 0) != len) die("%s: %s", argv[1], strerror(errno));
+        if (pwrite(fd, buf, (size_t)len, 0) != len)
+            die("%s: %s", argv[1], strerror(errno));
         nanosleep(&tick, NULL);
     }
 }
@@ -1032,10 +1075,12 @@ static int cmd_signals(int argc, char **argv)
     static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGTERM};
     struct sigaction sa = {.sa_handler = on_signal};
 
-    if (pipe2(signal_pipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+    if (pipe2(signal_pipe, O_CLOEXEC) < 0)
+        die("pipe: %s", strerror(errno));
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-        if (sigaction(sigs[i], &sa, NULL) < 0) die("sigaction: %s", strerror(errno));
+        if (sigaction(sigs[i], &sa, NULL) < 0)
+            die("sigaction: %s", strerror(errno));
     }
     printf("ready\n");
     fflush(stdout);
@@ -1043,11 +1088,14 @@ static int cmd_signals(int argc, char **argv)
         unsigned char c;
         ssize_t n = read(signal_pipe[0], &c, 1);
 
-        if (n < 0 && errno == EINTR) continue;
-        if (n != 1) die("signal pipe: %s", n < 0 ? strerror(errno) : "EOF");
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != 1)
+            die("signal pipe: %s", n < 0 ? strerror(errno) : "EOF");
         printf("got %s\n", signame(c));
         fflush(stdout);
-        if (c == SIGTERM) return 0;
+        if (c == SIGTERM)
+            return 0;
     }
 }
 
@@ -1079,7 +1127,8 @@ static int cmd_open(int argc, char **argv)
         die("open mode must be r, w or rw, not %s", mode);
     fd = open(argv[1], flags | O_CLOEXEC | O_NOCTTY);
     print_ok_or_errno(fd);
-    if (fd >= 0) close(fd);
+    if (fd >= 0)
+        close(fd);
     return fd < 0;
 }
 
@@ -1098,7 +1147,8 @@ static int cmd_mknod(int argc, char **argv)
     else
         die("mknod type must be c, b or p, not %s", argv[2]);
     if (type != S_IFIFO) {
-        if (argc < 5) die("mknod %s needs MAJOR and MINOR", argv[2]);
+        if (argc < 5)
+            die("mknod %s needs MAJOR and MINOR", argv[2]);
         dev = makedev((unsigned)parse_long(argv[3], 0, UINT32_MAX),
                       (unsigned)parse_long(argv[4], 0, UINT32_MAX));
     }
@@ -1130,7 +1180,8 @@ static socklen_t unix_address(const char *path, struct sockaddr_un *sa)
 
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    if (len == 0 || len >= sizeof(sa->sun_path)) die("bad socket path length: %s", path);
+    if (len == 0 || len >= sizeof(sa->sun_path))
+        die("bad socket path length: %s", path);
     memcpy(sa->sun_path, path, len);
     if (path[0] == '@') {
         /* Abstract name: leading NUL, and the length counts exactly the name bytes. */
@@ -1147,10 +1198,12 @@ static int cmd_sdnotify(int argc, char **argv)
     socklen_t salen;
     _cleanup_close_ int fd = -1;
 
-    if (!path || !*path) die("NOTIFY_SOCKET is not set");
+    if (!path || !*path)
+        die("NOTIFY_SOCKET is not set");
     salen = unix_address(path, &sa);
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) die("socket: %s", strerror(errno));
+    if (fd < 0)
+        die("socket: %s", strerror(errno));
     for (int i = 1; i < argc; i++) {
         if (sendto(fd, argv[i], strlen(argv[i]), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0) {
             printf("%s\n", errname(errno));
@@ -1172,8 +1225,10 @@ static int cmd_notify_recv(int argc, char **argv)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int ret = 1;
 
-    if (fd < 0) die("socket: %s", strerror(errno));
-    if (bind(fd, (struct sockaddr *)&sa, salen) < 0) die("bind %s: %s", path, strerror(errno));
+    if (fd < 0)
+        die("socket: %s", strerror(errno));
+    if (bind(fd, (struct sockaddr *)&sa, salen) < 0)
+        die("bind %s: %s", path, strerror(errno));
     fprintf(stderr, "listening %s\n", path);
     while (count > 0) {
         double left = deadline - now_seconds(CLOCK_MONOTONIC);
@@ -1187,11 +1242,14 @@ static int cmd_notify_recv(int argc, char **argv)
             goto out;
         }
         r = poll(&pfd, 1, isinf(left) ? -1 : (int)(left * 1000) + 1);
-        if (r < 0 && errno != EINTR) die("poll: %s", strerror(errno));
-        if (r <= 0) continue;
+        if (r < 0 && errno != EINTR)
+            die("poll: %s", strerror(errno));
+        if (r <= 0)
+            continue;
         n = recv(fd, buf, sizeof(buf) - 1, 0);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             die("recv: %s", strerror(errno));
         }
         buf[n] = '\0';
@@ -1201,7 +1259,8 @@ static int cmd_notify_recv(int argc, char **argv)
     }
     ret = 0;
 out:
-    if (path[0] != '@') unlink(path);
+    if (path[0] != '@')
+        unlink(path);
     close(fd);
     return ret;
 }
@@ -1303,7 +1362,8 @@ static void sha256_update(struct sha256 *s, const uint8_t *p, size_t len)
     while (len > 0) {
         size_t take = 64 - s->fill;
 
-        if (take > len) take = len;
+        if (take > len)
+            take = len;
         memcpy(s->block + s->fill, p, take);
         s->fill += take;
         p += take;
@@ -1344,8 +1404,10 @@ static int cmd_cat_stdin_hash(int argc, char **argv)
     for (;;) {
         ssize_t n = RETRY_EINTR(read(0, buf, sizeof(buf)));
 
-        if (n < 0) die("read stdin: %s", strerror(errno));
-        if (n == 0) break;
+        if (n < 0)
+            die("read stdin: %s", strerror(errno));
+        if (n == 0)
+            break;
         sha256_update(&s, buf, (size_t)n);
         total += (unsigned long long)n;
     }
@@ -1384,7 +1446,8 @@ static int cmd_console_send(int argc, char **argv)
         die("allocating a pty: %s", strerror(errno));
     /* The slave is open before the master leaves, so the receiver never sees a hung up pty. */
     slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0) die("%s: %s", name, strerror(errno));
+    if (slave < 0)
+        die("%s: %s", name, strerror(errno));
     sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0 || connect(sock, (struct sockaddr *)&sa, salen) < 0)
         die("connect %s: %s", argv[1], strerror(errno));
@@ -1394,19 +1457,22 @@ static int cmd_console_send(int argc, char **argv)
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &master, sizeof(int));
-    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) die("sendmsg: %s", strerror(errno));
+    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        die("sendmsg: %s", strerror(errno));
     close(sock);
     close(master);
 
     fflush(stdout);
     child = fork();
-    if (child < 0) die("fork: %s", strerror(errno));
+    if (child < 0)
+        die("fork: %s", strerror(errno));
     if (child == 0) {
         /* A new session makes the pty our controlling terminal, as in a container. */
         if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
             die("acquiring %s as controlling terminal: %s", name, strerror(errno));
         for (int fd = 0; fd <= 2; fd++) {
-            if (dup2(slave, fd) < 0) die("dup2: %s", strerror(errno));
+            if (dup2(slave, fd) < 0)
+                die("dup2: %s", strerror(errno));
         }
         if (argc > 2) {
             execvp(argv[2], argv + 2);
@@ -1416,7 +1482,8 @@ static int cmd_console_send(int argc, char **argv)
         exit(0);
     }
     close(slave);
-    if (RETRY_EINTR(waitpid(child, &status, 0)) < 0) die("waitpid: %s", strerror(errno));
+    if (RETRY_EINTR(waitpid(child, &status, 0)) < 0)
+        die("waitpid: %s", strerror(errno));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -1467,7 +1534,8 @@ static void attack_report(struct attack *a, struct attack_target *t, const char 
     fflush(stdout);
     a->attempts++;
     t->state = TARGET_DONE;
-    if (t->pathfd >= 0) close(t->pathfd);
+    if (t->pathfd >= 0)
+        close(t->pathfd);
     t->pathfd = -1;
 }
 
@@ -1492,7 +1560,8 @@ static void attack_consider(struct attack *a, pid_t pid)
     snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
     len = readlink(path, link, sizeof(link) - 1);
     if (len < 0) {
-        if (errno == ENOENT || errno == ESRCH) return; /* kernel thread, zombie or gone */
+        if (errno == ENOENT || errno == ESRCH)
+            return; /* kernel thread, zombie or gone */
         snprintf(link, sizeof(link), "?");
     } else {
         link[len] = '\0';
@@ -1501,21 +1570,24 @@ static void attack_consider(struct attack *a, pid_t pid)
     if (fd < 0) {
         int err = errno;
 
-        if (err == ENOENT || err == ESRCH) return;
+        if (err == ENOENT || err == ESRCH)
+            return;
         for (size_t i = 0; i < a->n; i++) {
             if (a->targets[i].pid == pid && a->targets[i].open_err == err &&
                 streq(a->targets[i].link, link))
                 return;
         }
         t = attack_add(a);
-        if (!t) return;
+        if (!t)
+            return;
         t->pid = pid;
         t->open_err = err;
         snprintf(t->link, sizeof(t->link), "%s", link);
         attack_report(a, t, errname(err), "-");
         return;
     }
-    if (fstat(fd, &st) < 0) goto skip;
+    if (fstat(fd, &st) < 0)
+        goto skip;
     for (size_t i = 0; i < a->n; i++) {
         if (!a->targets[i].open_err && a->targets[i].dev == st.st_dev &&
             a->targets[i].ino == st.st_ino)
@@ -1524,7 +1596,8 @@ static void attack_consider(struct attack *a, pid_t pid)
     if (a->only_pid && (st.st_dev != a->victim_dev || st.st_ino != a->victim_ino))
         goto skip; /* the child has not exec'd the victim yet */
     t = attack_add(a);
-    if (!t) goto skip;
+    if (!t)
+        goto skip;
     t->pid = pid;
     t->dev = st.st_dev;
     t->ino = st.st_ino;
@@ -1553,13 +1626,16 @@ static void attack_scan(struct attack *a)
         return;
     }
     dir = opendir("/proc");
-    if (!dir) die("/proc: %s", strerror(errno));
+    if (!dir)
+        die("/proc: %s", strerror(errno));
     while ((de = readdir(dir))) {
         pid_t pid;
 
-        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
         pid = (pid_t)atoi(de->d_name);
-        if (pid != self) attack_consider(a, pid);
+        if (pid != self)
+            attack_consider(a, pid);
     }
 }
 
@@ -1597,13 +1673,15 @@ static void attack_try(struct attack *a, struct attack_target *t, bool last_chan
     if (wfd < 0) {
         /* ETXTBSY lasts while anything still executes the file; keep trying until the
          * target and whatever launched it are gone, as the real exploit does. */
-        if (errno == ETXTBSY && !last_chance) return;
+        if (errno == ETXTBSY && !last_chance)
+            return;
         attack_report(a, t, errname(errno), "-");
         return;
     }
     err = attack_write(t->pathfd, wfd);
     close(wfd);
-    if (!err) a->wrote++;
+    if (!err)
+        a->wrote++;
     attack_report(a, t, "OK", err ? errname(err) : "OK");
 }
 
@@ -1617,16 +1695,19 @@ static void attack_run(struct attack *a, double secs)
     while (!a->wrote && now_seconds(CLOCK_MONOTONIC) < deadline) {
         attack_scan(a);
         for (size_t i = 0; i < a->n && !a->wrote; i++) {
-            if (a->targets[i].state == TARGET_PENDING) attack_try(a, &a->targets[i], false);
+            if (a->targets[i].state == TARGET_PENDING)
+                attack_try(a, &a->targets[i], false);
         }
-        if (a->only_pid) waitpid(a->only_pid, NULL, WNOHANG);
+        if (a->only_pid)
+            waitpid(a->only_pid, NULL, WNOHANG);
         sched_yield();
     }
     /* One breach settles it; stop touching further files. */
     for (size_t i = 0; i < a->n; i++) {
         struct attack_target *t = &a->targets[i];
 
-        if (t->state != TARGET_PENDING) continue;
+        if (t->state != TARGET_PENDING)
+            continue;
         if (a->wrote) {
             close(t->pathfd);
             t->pathfd = -1;
@@ -1645,13 +1726,17 @@ static int copy_file(const char *from, const char *to)
     char buf[65536];
     ssize_t n;
 
-    if (in < 0) return -1;
+    if (in < 0)
+        return -1;
     out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    if (out < 0) return -1;
+    if (out < 0)
+        return -1;
     while ((n = RETRY_EINTR(read(in, buf, sizeof(buf)))) > 0) {
-        if (write(out, buf, (size_t)n) != n) return -1;
+        if (write(out, buf, (size_t)n) != n)
+            return -1;
     }
-    if (n < 0 || fchmod(out, 0755) < 0) return -1;
+    if (n < 0 || fchmod(out, 0755) < 0)
+        return -1;
     return close(TAKE_FD(out));
 }
 
@@ -1677,7 +1762,8 @@ static int cmd_exe_attack(int argc, char **argv)
         a.victim_ino = st.st_ino;
         fflush(stdout);
         child = fork();
-        if (child < 0) die("fork: %s", strerror(errno));
+        if (child < 0)
+            die("fork: %s", strerror(errno));
         if (child == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             execl(victim, victim, "sleep", "1", (char *)NULL);
@@ -1759,7 +1845,8 @@ int main(int argc, char **argv)
         const struct command *c = &commands[i];
         int nargs = argc - 2;
 
-        if (!streq(c->name, argv[1])) continue;
+        if (!streq(c->name, argv[1]))
+            continue;
         if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
             fprintf(stderr, PROG ": wrong number of arguments for %s\n\n%s", c->name, usage_text);
             return 2;

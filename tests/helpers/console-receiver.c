@@ -36,13 +36,15 @@ static const char *bound_path;
 
 static void remove_socket(void)
 {
-    if (bound_path) unlink(bound_path);
+    if (bound_path)
+        unlink(bound_path);
     bound_path = NULL;
 }
 
 static void on_fatal_signal(int sig)
 {
-    if (bound_path) unlink(bound_path);
+    if (bound_path)
+        unlink(bound_path);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -65,14 +67,17 @@ static int listen_on(const char *path)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd;
 
-    if (strlen(path) >= sizeof(sa.sun_path)) fail("socket path too long: %s", path);
+    if (strlen(path) >= sizeof(sa.sun_path))
+        fail("socket path too long: %s", path);
     strcpy(sa.sun_path, path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) fail("socket: %s", strerror(errno));
+    if (fd < 0)
+        fail("socket: %s", strerror(errno));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         fail("bind %s: %s", path, strerror(errno));
     bound_path = path;
-    if (listen(fd, 1) < 0) fail("listen: %s", strerror(errno));
+    if (listen(fd, 1) < 0)
+        fail("listen: %s", strerror(errno));
     return fd;
 }
 
@@ -82,10 +87,13 @@ static int accept_within(int lfd, int timeout_ms)
     int r = RETRY_EINTR(poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : -1));
     int fd;
 
-    if (r < 0) fail("poll: %s", strerror(errno));
-    if (r == 0) fail("nobody connected to %s within %d ms", bound_path, timeout_ms);
+    if (r < 0)
+        fail("poll: %s", strerror(errno));
+    if (r == 0)
+        fail("nobody connected to %s within %d ms", bound_path, timeout_ms);
     fd = RETRY_EINTR(accept4(lfd, NULL, NULL, SOCK_CLOEXEC));
-    if (fd < 0) fail("accept: %s", strerror(errno));
+    if (fd < 0)
+        fail("accept: %s", strerror(errno));
     return fd;
 }
 
@@ -106,15 +114,18 @@ static int receive_pty(int conn, char *name, size_t namelen)
     ssize_t n = RETRY_EINTR(recvmsg(conn, &msg, MSG_CMSG_CLOEXEC));
     int master = -1;
 
-    if (n < 0) fail("recvmsg: %s", strerror(errno));
+    if (n < 0)
+        fail("recvmsg: %s", strerror(errno));
     name[n] = '\0';
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         size_t nfds;
         int fds[8];
 
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
         nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        if (nfds > ARRAY_SIZE(fds)) nfds = ARRAY_SIZE(fds);
+        if (nfds > ARRAY_SIZE(fds))
+            nfds = ARRAY_SIZE(fds);
         memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
         for (size_t i = 0; i < nfds; i++) {
             if (master < 0)
@@ -123,8 +134,10 @@ static int receive_pty(int conn, char *name, size_t namelen)
                 close(fds[i]);
         }
     }
-    if (msg.msg_flags & MSG_CTRUNC) fprintf(stderr, PROG ": warning: control message truncated\n");
-    if (master < 0) fail("no file descriptor in the message (payload \"%s\")", name);
+    if (msg.msg_flags & MSG_CTRUNC)
+        fprintf(stderr, PROG ": warning: control message truncated\n");
+    if (master < 0)
+        fail("no file descriptor in the message (payload \"%s\")", name);
     return master;
 }
 
@@ -134,7 +147,8 @@ static void write_all(int fd, const char *buf, size_t len, const char *what)
         ssize_t n = write(fd, buf, len);
 
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             fail("write %s: %s", what, strerror(errno));
         }
         buf += n;
@@ -185,7 +199,8 @@ int main(int argc, char **argv)
 
     if (out_path) {
         out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (out < 0) fail("%s: %s", out_path, strerror(errno));
+        if (out < 0)
+            fail("%s: %s", out_path, strerror(errno));
     }
 
     lfd = listen_on(path);
@@ -197,20 +212,26 @@ int main(int argc, char **argv)
     close(conn);
     fprintf(stderr, "received pty %s\n", name);
 
-    if (resize && ioctl(master, TIOCSWINSZ, &ws) < 0) fail("TIOCSWINSZ: %s", strerror(errno));
-    if (input) write_all(master, input, strlen(input), "pty master");
+    if (resize && ioctl(master, TIOCSWINSZ, &ws) < 0)
+        fail("TIOCSWINSZ: %s", strerror(errno));
+    if (input)
+        write_all(master, input, strlen(input), "pty master");
 
     for (;;) {
         char buf[65536];
         ssize_t n = read(master, buf, sizeof(buf));
 
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR)
+            continue;
         /* EIO is how a master reports that the last slave fd was closed. */
-        if (n == 0 || (n < 0 && errno == EIO)) break;
-        if (n < 0) fail("read pty master: %s", strerror(errno));
+        if (n == 0 || (n < 0 && errno == EIO))
+            break;
+        if (n < 0)
+            fail("read pty master: %s", strerror(errno));
         write_all(out, buf, (size_t)n, out_path ? out_path : "stdout");
     }
     close(master);
-    if (out != STDOUT_FILENO && close(out) < 0) fail("%s: %s", out_path, strerror(errno));
+    if (out != STDOUT_FILENO && close(out) < 0)
+        fail("%s: %s", out_path, strerror(errno));
     return 0;
 }

@@ -126,6 +126,19 @@ cpu_pct() {
     awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e9 / (t1 - t0) * 100 }'
 }
 
+# cpu_pct_upto ACCTDIR LOW: cpu_pct, measured again (up to 3 times) while below LOW, printing
+# the highest: a quota is a ceiling, and other load on the host can hold a loop below it for
+# a while. The highest reading is also the one that shows a quota not holding.
+cpu_pct_upto() {
+    local best=-1 p i
+    for i in 1 2 3; do
+        p=$(cpu_pct "$1" 2)
+        best=$(awk -v a="$best" -v b="$p" 'BEGIN { print (b > a ? b : a) }')
+        ! in_band "$p" "$2" 1000 || break
+    done
+    echo "$best"
+}
+
 # in_band VALUE LOW HIGH (decimals allowed)
 in_band() {
     awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'
@@ -396,14 +409,14 @@ no_cgroup_named() {
 
 @test "cgroups: cpu: quota 20000/100000 holds a busy loop to about 20% of a CPU" {
     update_config '.linux.resources.cpu = {quota: 20000, period: 100000}'
-    set_args "$TESTHELPER" spin 60
+    set_args "$TESTHELPER" spin 3600
     id=$(container_id)
     create_started "$id"
     acct=$(cpu_acct_dir "$PID")
     sleep 0.3
     ticks0=$(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$PID/stat")
     t0=$EPOCHREALTIME
-    pct=$(cpu_pct "$acct" 2)
+    pct=$(cpu_pct_upto "$acct" 15)
     ticks1=$(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$PID/stat")
     t1=$EPOCHREALTIME
     hz=$(getconf CLK_TCK)
@@ -483,24 +496,27 @@ forks_in() {
 
 @test "cgroups: update: cpu quota raised, period alone keeps the quota, lowered; each measured" {
     update_config '.linux.resources.cpu = {quota: 20000, period: 100000}'
-    set_args "$TESTHELPER" spin 120
+    set_args "$TESTHELPER" spin 3600
     id=$(container_id)
     create_started "$id"
     acct=$(cpu_acct_dir "$PID")
     sleep 0.3
-    p20=$(cpu_pct "$acct" 2)
+    p20=$(cpu_pct_upto "$acct" 12)
     berth update --cpu-quota 50000 "$id"
-    p50=$(cpu_pct "$acct" 2)
+    p50=$(cpu_pct_upto "$acct" 30)
     # Only the period changes: the quota of 50000 must stay, so 50000/200000 = 25%.
     berth update --cpu-period 200000 "$id"
-    p25=$(cpu_pct "$acct" 2)
+    p25=$(cpu_pct_upto "$acct" 15)
     berth update --cpu-quota 10000 "$id"
-    p5=$(cpu_pct "$acct" 2)
+    p5=$(cpu_pct_upto "$acct" 3)
     note "update: cpu 20000/100000 ${p20}%, 50000/100000 ${p50}%, 50000/200000 ${p25}%, 10000/200000 ${p5}%"
-    in_band "$p20" 15 25
-    in_band "$p50" 40 60
-    in_band "$p25" 19 31
-    in_band "$p5" 2.5 8
+    # Each quota is a ceiling that holds (+5 points of measuring noise). From below, other
+    # load (or an emulated CPU's late timers) can keep the loop short of it, so the floor is
+    # 60% of the quota: still far from the other settings, so each change shows.
+    in_band "$p20" 12 25
+    in_band "$p50" 30 55
+    in_band "$p25" 15 30
+    in_band "$p5" 3 10
     cdir=$(cg_dir cpu "$PID")
     if cg_is_v2 cpu; then
         [ "$(cat "$cdir/cpu.max")" = "10000 200000" ]
@@ -996,5 +1012,184 @@ own_path() {
     create_started "$id2"
     wait_for_status "$id2" stopped
     berth delete "$id2"
+    assert_nothing_left
+}
+
+# ---------------------------------------------------------------------------------------------
+# cgroup v2 only (tests/vm/suite.sh runs this file in a pure cgroup v2 VM)
+
+require_unified() {
+    [ "$CG_MODE" = unified ] || skip "needs a pure cgroup v2 host, this one is $CG_MODE (tests/vm/suite.sh runs these in a VM)"
+}
+
+# ms CMD...: run CMD, print how long it took in ms (its status is ignored; output to $T/ms.out)
+ms() {
+    local t0 t1
+    t0=$EPOCHREALTIME
+    "$@" >"$T/ms.out" 2>&1 || true
+    t1=$EPOCHREALTIME
+    echo $(((${t1/./} - ${t0/./}) / 1000))
+}
+
+@test "cgroups v2: io.max throttles reads and writes of a block device, and update changes it" {
+    require_unified
+    if [ ! -b /dev/ram0 ]; then
+        modprobe brd rd_nr=1 rd_size=65536 2>/dev/null || true
+    fi
+    [ -b /dev/ram0 ] || skip "no /dev/ram0 and the brd module cannot be loaded here"
+    maj=$(stat -c %t /dev/ram0)
+    min=$(stat -c %T /dev/ram0)
+    maj=$((16#$maj))
+    min=$((16#$min))
+    update_config '.linux.devices = [{path: "/dev/ram0", type: "b", major: $ma, minor: $mi, fileMode: 432}] |
+        .linux.resources.blockIO = {
+            throttleReadBpsDevice: [{major: $ma, minor: $mi, rate: 1048576}],
+            throttleWriteBpsDevice: [{major: $ma, minor: $mi, rate: 1048576}]}' \
+        --argjson ma "$maj" --argjson mi "$min"
+    set_args sleep 1000
+    id=$(container_id)
+    create_started "$id"
+    d=$(cg_dir unified "$PID")
+    [ "$(cat "$d/io.max")" = "$maj:$min rbps=1048576 wbps=1048576 riops=max wiops=max" ]
+
+    # 2 MiB at 1 MiB/s, with O_DIRECT so that the page cache does not absorb it.
+    host=$(ms dd if=/dev/zero of=/dev/ram0 bs=64k count=32 oflag=direct)
+    w=$(ms berth exec "$id" dd if=/dev/zero of=/dev/ram0 bs=64k count=32 oflag=direct)
+    r=$(ms berth exec "$id" dd if=/dev/ram0 of=/dev/null bs=64k count=32 iflag=direct)
+    note "io.max: 2 MiB to /dev/ram0: host ${host} ms, container (1 MiB/s) write ${w} ms, read ${r} ms"
+    [ "$w" -ge 1500 ] && [ "$w" -le 6000 ]
+    [ "$r" -ge 1500 ] && [ "$r" -le 6000 ]
+    [ "$host" -lt 1000 ]
+
+    berth update --resources - "$id" <<<"{\"blockIO\": {\"throttleWriteBpsDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 16777216}]}}"
+    grep -q "wbps=16777216" "$d/io.max"
+    w2=$(ms berth exec "$id" dd if=/dev/zero of=/dev/ram0 bs=64k count=32 oflag=direct)
+    note "io.max: after update to 16 MiB/s: write ${w2} ms"
+    [ "$w2" -lt 1000 ]
+
+    run --separate-stderr stats "$id"
+    written=$(jq --argjson ma "$maj" --argjson mi "$min" '[.data.blkio.ioServiceBytesRecursive[]? |
+        select(.major == $ma and (.minor // 0) == $mi and .op == "Write") | .value] | add // 0' <<<"$output")
+    note "io.max: events --stats Write bytes on $maj:$min: $written"
+    [ "$written" -ge $((4 * MiB)) ]
+}
+
+@test "cgroups v2: unified memory.high throttles without an OOM kill; update lifts it" {
+    require_unified
+    update_config '.linux.resources.unified = {"memory.high": "16777216"}'
+    set_args sleep 1000
+    id=$(container_id)
+    create_started "$id"
+    d=$(cg_dir unified "$PID")
+    [ "$(cat "$d/memory.high")" = 16777216 ]
+    berth exec -d --pid-file "$T/alloc.pid" "$id" "$TESTHELPER" alloc 40 >"$T/alloc.out" 2>&1
+    apid=$(cat "$T/alloc.pid")
+    sleep 3
+    got=$(grep -c '^allocated' "$T/alloc.out" || true)
+    high=$(awk '$1 == "high" { print $2 }' "$d/memory.events")
+    killed=$(awk '$1 == "oom_kill" { print $2 }' "$d/memory.events")
+    note "memory.high 16 MiB: $got MiB of 40 allocated after 3 s, memory.events high $high, oom_kill $killed, memory.current $(cat "$d/memory.current")"
+    [ "$high" -gt 0 ]
+    [ "$killed" = 0 ]
+    ! pid_gone "$apid"
+    [ "$got" -lt 40 ]
+
+    berth update --resources - "$id" <<<'{"unified": {"memory.high": "max"}}'
+    [ "$(cat "$d/memory.high")" = max ]
+    wait_for_file "$T/alloc.out" 'allocated 40 MiB' 20
+}
+
+@test "cgroups v2: the container process is born in its cgroup (clone3 with CLONE_INTO_CGROUP), exec'd ones too" {
+    require_unified
+    require_cmd strace
+    set_args sh -c 'cat /proc/self/cgroup'
+    update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
+    id=$(container_id)
+    run strace -f -qq -e trace=clone3 -o "$T/strace" "$BERTH" --root "$BERTH_ROOT" run "$id"
+    [ "$status" -eq 0 ]
+    [ "$output" = "0::/$id" ]
+    grep -E 'clone3\(.*CLONE_INTO_CGROUP' "$T/strace" || {
+        echo "no clone3 with CLONE_INTO_CGROUP in:" >&2
+        cat "$T/strace" >&2
+        false
+    }
+
+    set_args sleep 1000
+    id=$(container_id 2)
+    create_started "$id"
+    run strace -f -qq -e trace=clone3 -o "$T/strace.exec" "$BERTH" --root "$BERTH_ROOT" exec "$id" cat /proc/self/cgroup
+    [ "$status" -eq 0 ]
+    [ "$output" = "0::/$id" ]
+    grep -E 'clone3\(.*CLONE_INTO_CGROUP' "$T/strace.exec" || {
+        echo "exec: no clone3 with CLONE_INTO_CGROUP in:" >&2
+        cat "$T/strace.exec" >&2
+        false
+    }
+}
+
+# The standard conversion (runc >= 1.3.2, crun >= 1.23): 2 -> 1, 1024 -> 100, 262144 -> 10000.
+shares_to_weight() {
+    awk -v s="$1" 'BEGIN {
+        if (s <= 2) { print 1; exit }
+        if (s >= 262144) { print 10000; exit }
+        l = log(s) / log(2); e = (l * l + 125 * l) / 612 - 7 / 34
+        # ceil, without awk float noise turning 100.00000000000004 into 101
+        w = exp(e * log(10)) - 1e-9; c = int(w); if (c < w) c++; print c }'
+}
+
+@test "cgroups v2: cpu.shares become cpu.weight by the quadratic conversion (1024 -> 100)" {
+    require_unified
+    update_config '.linux.resources.cpu = {shares: 1024}'
+    set_args sleep 1000
+    id=$(container_id)
+    create_started "$id"
+    d=$(cg_dir unified "$PID")
+    got="1024:$(cat "$d/cpu.weight")"
+    want="1024:$(shares_to_weight 1024)"
+    for s in 2 512 2048 262144; do
+        berth update --cpu-share "$s" "$id"
+        got+=" $s:$(cat "$d/cpu.weight")"
+        want+=" $s:$(shares_to_weight "$s")"
+    done
+    note "cpu.weight for shares: $got (expected $want)"
+    [ "$got" = "$want" ]
+}
+
+@test "cgroups v2: controllers are handed down to the container's cgroup; a parent with processes is reported" {
+    require_unified
+    id=$(container_id)
+    update_config '.linux.cgroupsPath = $p | .linux.resources.memory = {limit: 67108864} |
+        .linux.resources.pids = {limit: 50}' --arg p "$id-parent/$id"
+    set_args sleep 1000
+    create_started "$id"
+    d=$(cg_dir unified "$PID")
+    own=$(own_path "")
+    [ "$d" = "/sys/fs/cgroup${own%/}/$id-parent/$id" ]
+    for c in memory pids; do
+        grep -qw "$c" "$(dirname "$d")/cgroup.subtree_control"
+    done
+    [ "$(cat "$d/memory.max")" = 67108864 ]
+    berth delete --force "$id"
+    no_cgroup_named "$id-parent"
+
+    # A parent with a process of its own cannot hand controllers down (no internal processes).
+    busy=/sys/fs/cgroup${own%/}/$id-busy
+    mkdir "$busy"
+    background sleep 100
+    spid=${BG_PIDS[-1]}
+    echo "$spid" >"$busy/cgroup.procs"
+    update_config '.linux.cgroupsPath = $p' --arg p "$id-busy/$id"
+    try_create "$id"
+    left=$(cat "$busy/cgroup.subtree_control")
+    kill "$spid"
+    wait "$spid" || true
+    retry 50 0.1 rmdir "$busy"
+    note "cgroupsPath below a cgroup with processes: $stderr"
+    assert_refused "$id-busy" "internal process"
+    # Nothing left behind: not even controllers switched on in a cgroup berth did not make.
+    [ -z "$left" ] || {
+        echo "the failed create left \"$left\" in $busy/cgroup.subtree_control" >&2
+        false
+    }
     assert_nothing_left
 }

@@ -363,7 +363,8 @@ static void test_huge(void)
 static struct json *one(struct arena *a, const char *text)
 {
     struct json *v = NULL;
-    if (parse_str(a, text, &v) < 0) printf("#   parse of %s failed: %s\n", text, err_msg());
+    if (parse_str(a, text, &v) < 0)
+        printf("#   parse of %s failed: %s\n", text, err_msg());
     return v;
 }
 

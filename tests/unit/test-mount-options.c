@@ -222,7 +222,8 @@ static void run_case(struct arena *a, const struct mcase *c)
         else
             CHECK(m.data == NULL);
     }
-    if (unit_failed_checks != failed_before) describe(c);
+    if (unit_failed_checks != failed_before)
+        describe(c);
 }
 
 static void test_table(void)

@@ -53,7 +53,8 @@ static struct seccomp_filter *build_ok(const struct spec_seccomp *s)
     struct seccomp_filter *f = NULL;
     err_clear();
     int r = seccomp_filter_build(s, &f);
-    if (r < 0) printf("#   seccomp_filter_build: %s\n", err_msg());
+    if (r < 0)
+        printf("#   seccomp_filter_build: %s\n", err_msg());
     CHECK_INT(r, 0);
     return f;
 }
@@ -75,7 +76,8 @@ static void child_setup(void)
     /* SIGSYS would dump core into the working directory. */
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_exit(CHILD_NNP_FAILED);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_exit(CHILD_NNP_FAILED);
 }
 
 static void child_load(struct seccomp_filter *f, int *notify_fd)
@@ -89,7 +91,8 @@ static void child_load(struct seccomp_filter *f, int *notify_fd)
 static int wait_child(pid_t pid)
 {
     int status = 0;
-    if (RETRY_EINTR(waitpid(pid, &status, 0)) < 0) return -1;
+    if (RETRY_EINTR(waitpid(pid, &status, 0)) < 0)
+        return -1;
     return status;
 }
 
@@ -99,7 +102,8 @@ static void check_exited(int status, int code)
         printf("#   child did not exit: status 0x%x (signal %d)\n", status,
                WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     CHECK(WIFEXITED(status));
-    if (WIFEXITED(status)) CHECK_INT(WEXITSTATUS(status), code);
+    if (WIFEXITED(status))
+        CHECK_INT(WEXITSTATUS(status), code);
 }
 
 static void check_killed(int status, int sig)
@@ -108,7 +112,8 @@ static void check_killed(int status, int sig)
         printf("#   child was not killed: status 0x%x (exit %d)\n", status,
                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     CHECK(WIFSIGNALED(status));
-    if (WIFSIGNALED(status)) CHECK_INT(WTERMSIG(status), sig);
+    if (WIFSIGNALED(status))
+        CHECK_INT(WTERMSIG(status), sig);
 }
 
 /* Load the filter in a child, run the probes there, and compare the errnos.
@@ -116,7 +121,8 @@ static void check_killed(int status, int sig)
 static void check_probes(const struct spec_seccomp *s, const struct probe *p, size_t n)
 {
     struct seccomp_filter *f = build_ok(s);
-    if (!f) return;
+    if (!f)
+        return;
     CHECK(!seccomp_filter_has_notify(f));
 
     int pfd[2];
@@ -129,7 +135,8 @@ static void check_probes(const struct spec_seccomp *s, const struct probe *p, si
         close(pfd[0]);
         child_setup();
         child_load(f, &nfd);
-        if (nfd != -1) child_exit(CHILD_IO_FAILED);
+        if (nfd != -1)
+            child_exit(CHILD_IO_FAILED);
         for (size_t i = 0; i < n && i < ARRAY_SIZE(results); i++) {
             long r = syscall(p[i].nr, p[i].a0, p[i].a1, p[i].a2);
             results[i] = r < 0 ? errno : 0;
@@ -156,7 +163,8 @@ static void check_probes(const struct spec_seccomp *s, const struct probe *p, si
 static int run_one(const struct spec_seccomp *s, long nr, unsigned long a0)
 {
     struct seccomp_filter *f = build_ok(s);
-    if (!f) return -1;
+    if (!f)
+        return -1;
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
@@ -277,7 +285,8 @@ static void test_trap(void)
     check_killed(run_one(&s, SYS_getppid, 0), SIGSYS);
 
     struct seccomp_filter *f = build_ok(&s);
-    if (!f) return;
+    if (!f)
+        return;
     pid_t pid = fork();
     if (pid == 0) {
         struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
@@ -531,7 +540,8 @@ static void test_load_without_nnp(void)
      * nobody has no capabilities. */
     struct spec_seccomp s = {.default_action = SECCOMP_ACT_ALLOW};
     struct seccomp_filter *f = build_ok(&s);
-    if (!f) return;
+    if (!f)
+        return;
     int pfd[2];
     CHECK_INT(pipe2(pfd, O_CLOEXEC), 0);
     pid_t pid = fork();
@@ -542,13 +552,15 @@ static void test_load_without_nnp(void)
             child_exit(CHILD_NNP_FAILED);
         int r = seccomp_filter_load(f, &nfd);
         const char *m = err_msg();
-        if (write(pfd[1], m, strlen(m)) < 0) child_exit(CHILD_IO_FAILED);
+        if (write(pfd[1], m, strlen(m)) < 0)
+            child_exit(CHILD_IO_FAILED);
         child_exit(-r);
     }
     close(pfd[1]);
     char msg[512] = "";
     ssize_t n = RETRY_EINTR(read(pfd[0], msg, sizeof(msg) - 1));
-    if (n > 0) msg[n] = '\0';
+    if (n > 0)
+        msg[n] = '\0';
     close(pfd[0]);
     seccomp_filter_free(f);
     check_exited(wait_child(pid), EACCES);
@@ -559,13 +571,15 @@ static void test_load_without_nnp(void)
 
 static int make_listener(char *dir, char *path, size_t size)
 {
-    if (!mkdtemp(dir)) return -1;
+    if (!mkdtemp(dir))
+        return -1;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(path, size, "%s/agent.sock", dir);
     memcpy(sa.sun_path, path, size < sizeof(sa.sun_path) ? size : sizeof(sa.sun_path));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     return fd;
@@ -586,9 +600,11 @@ static bool wait_readable(int fd, int timeout_ms)
 /* Accept one agent connection; return the fd received and the payload. */
 static int receive_listener(int lfd, char *buf, size_t size, size_t *len)
 {
-    if (!wait_readable(lfd, 10000)) return -1;
+    if (!wait_readable(lfd, 10000))
+        return -1;
     _cleanup_close_ int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (conn < 0) return -1;
+    if (conn < 0)
+        return -1;
 
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -600,7 +616,8 @@ static int receive_listener(int lfd, char *buf, size_t size, size_t *len)
                          .msg_control = control.buf,
                          .msg_controllen = sizeof(control.buf)};
     ssize_t n = RETRY_EINTR(recvmsg(conn, &msg, MSG_CMSG_CLOEXEC));
-    if (n <= 0) return -1;
+    if (n <= 0)
+        return -1;
     int fd = -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
@@ -609,7 +626,8 @@ static int receive_listener(int lfd, char *buf, size_t size, size_t *len)
     /* The rest of the payload, if the stream split it. */
     while (*len < size - 1) {
         n = RETRY_EINTR(read(conn, buf + *len, size - 1 - *len));
-        if (n <= 0) break;
+        if (n <= 0)
+            break;
         *len += (size_t)n;
     }
     buf[*len] = '\0';
@@ -627,7 +645,8 @@ static void check_listener_payload(const char *buf, size_t len, pid_t pid, const
     struct arena a = {0};
     struct json *root = NULL;
     int r = json_parse(&a, buf, len, "listener message", &root);
-    if (r < 0) printf("#   %s\n#   payload: %s\n", err_msg(), buf);
+    if (r < 0)
+        printf("#   %s\n#   payload: %s\n", err_msg(), buf);
     CHECK_INT(r, 0);
     if (r == 0) {
         CHECK_STR(json_str(root, "ociVersion"), "1.3.0");
@@ -640,7 +659,8 @@ static void check_listener_payload(const char *buf, size_t len, pid_t pid, const
         char want[32];
         snprintf(want, sizeof(want), "%d", (int)pid);
         CHECK(p && p->type == JSON_NUMBER);
-        if (p && p->type == JSON_NUMBER) CHECK_STR(p->number, want);
+        if (p && p->type == JSON_NUMBER)
+            CHECK_STR(p->number, want);
         if (metadata)
             CHECK_STR(json_str(root, "metadata"), metadata);
         else
@@ -658,8 +678,10 @@ static bool is_seccomp_listener(int fd)
     char link[64], target[128] = "";
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, target, sizeof(target) - 1);
-    if (n > 0) target[n] = '\0';
-    if (!streq(target, "anon_inode:seccomp notify")) printf("#   fd %d is %s\n", fd, target);
+    if (n > 0)
+        target[n] = '\0';
+    if (!streq(target, "anon_inode:seccomp notify"))
+        printf("#   fd %d is %s\n", fd, target);
     return streq(target, "anon_inode:seccomp notify");
 }
 
@@ -678,7 +700,8 @@ static void notify_roundtrip(unsigned flags, const char *metadata)
                   {NAMES("getppid"), .action = SECCOMP_ACT_ERRNO, ERRNO_RET(ENOSPC)}),
     };
     struct seccomp_filter *f = build_ok(&s);
-    if (!f) return;
+    if (!f)
+        return;
     CHECK(seccomp_filter_has_notify(f));
 
     char dir[] = "/tmp/berth-seccomp-test.XXXXXX",
@@ -696,7 +719,8 @@ static void notify_roundtrip(unsigned flags, const char *metadata)
         close(lfd);
         child_setup();
         child_load(f, &nfd);
-        if (nfd < 0) child_exit(CHILD_LOAD_FAILED);
+        if (nfd < 0)
+            child_exit(CHILD_LOAD_FAILED);
         if (seccomp_send_listener(path, metadata, nfd, getpid(), state_json) < 0) {
             fprintf(stderr, "child: %s\n", err_msg());
             child_exit(CHILD_IO_FAILED);
@@ -733,9 +757,11 @@ static void notify_roundtrip(unsigned flags, const char *metadata)
             CHECK(0);
         }
     }
-    if (!answered) kill(pid, SIGKILL);
+    if (!answered)
+        kill(pid, SIGKILL);
     int status = wait_child(pid);
-    if (answered) check_exited(status, ENOSPC);
+    if (answered)
+        check_exited(status, ENOSPC);
 }
 
 static void test_notify(void)
@@ -1160,13 +1186,15 @@ static void test_docker_sized_profile(void)
 #endif
     printf("# profile: %zu syscall names\n", ARRAY_SIZE(docker_sized_names));
     /* BERTH_TEST_DEBUG=1 shows the compiled program's size. */
-    if (getenv("BERTH_TEST_DEBUG")) log_setup(NULL, false, true);
+    if (getenv("BERTH_TEST_DEBUG"))
+        log_setup(NULL, false, true);
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct seccomp_filter *f = build_ok(&s);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!f) return;
+    if (!f)
+        return;
     printf("# seccomp_filter_build: %.0f us\n", elapsed_us(&t0, &t1));
 
     enum { ROUNDS = 5 };

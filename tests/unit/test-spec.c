@@ -44,7 +44,8 @@ static char *dq(const char *s)
 {
     char *d = xstrdup(s);
     for (char *p = d; *p; p++)
-        if (*p == '\'') *p = '"';
+        if (*p == '\'')
+            *p = '"';
     return d;
 }
 
@@ -79,7 +80,8 @@ static void check_default_common(const struct spec *s)
     CHECK(s->root_readonly);
     CHECK_STR(s->hostname, "berth");
     CHECK(s->process != NULL);
-    if (!s->process) return;
+    if (!s->process)
+        return;
     const struct spec_process *p = s->process;
     CHECK(p->terminal);
     CHECK_INT(p->user.uid, 0);
@@ -226,7 +228,8 @@ static void test_versions(void)
     };
     for (size_t i = 0; i < ARRAY_SIZE(accepted); i++) {
         int r = parse_version(accepted[i]);
-        if (r < 0) printf("#   %s: %s\n", accepted[i], err_msg());
+        if (r < 0)
+            printf("#   %s: %s\n", accepted[i], err_msg());
         CHECK_INT(r, 0);
     }
 
@@ -589,7 +592,8 @@ static void test_broken_configs(void)
         int r = parse(text, strlen(text), &s);
         CHECK_INT(r, -EINVAL);
         CHECK(s == NULL);
-        if (r == 0) spec_free(s);
+        if (r == 0)
+            spec_free(s);
         if (strcmp(err_msg(), want) != 0) {
             printf("#   case %zu: %s\n", i, text);
             CHECK_STR(err_msg(), want);
@@ -991,9 +995,11 @@ static void test_full_config(void)
     _cleanup_free_ char *text = read_data("config-full.json", &len);
     struct spec *s;
     int r = parse(text, len, &s);
-    if (r < 0) printf("#   %s\n", err_msg());
+    if (r < 0)
+        printf("#   %s\n", err_msg());
     CHECK_INT(r, 0);
-    if (r < 0) return;
+    if (r < 0)
+        return;
     CHECK_STR(s->oci_version, "1.3.0");
     CHECK_STR(s->root_path, "rootfs");
     CHECK(s->root_readonly);
@@ -1028,10 +1034,12 @@ static size_t mutate(char *buf, size_t len, size_t cap)
     static const char interesting[] = "{}[]\":,0123456789-+.eE tfnul\\/\x00\xff\xc3";
     switch (rnd(7)) {
     case 0: /* flip a bit */
-        if (len) buf[rnd(len)] ^= (char)(1u << rnd(8));
+        if (len)
+            buf[rnd(len)] ^= (char)(1u << rnd(8));
         break;
     case 1: /* replace a byte with a structural one */
-        if (len) buf[rnd(len)] = interesting[rnd(sizeof(interesting) - 1)];
+        if (len)
+            buf[rnd(len)] = interesting[rnd(sizeof(interesting) - 1)];
         break;
     case 2: /* insert a byte */
         if (len < cap) {
@@ -1051,7 +1059,8 @@ static size_t mutate(char *buf, size_t len, size_t cap)
     case 4: /* delete a span */
         if (len) {
             size_t at = rnd(len), n = 1 + rnd(32);
-            if (n > len - at) n = len - at;
+            if (n > len - at)
+                n = len - at;
             memmove(buf + at, buf + at + n, len - at - n);
             len -= n;
         }
@@ -1263,7 +1272,8 @@ static void test_names(void)
     for (int cap = 0; cap <= 40; cap++) {
         const char *name = capability_name(cap);
         CHECK(name != NULL);
-        if (name) CHECK_INT(capability_from_name(name), cap);
+        if (name)
+            CHECK_INT(capability_from_name(name), cap);
     }
     CHECK_STR(capability_name(0), "CAP_CHOWN");
     CHECK_STR(capability_name(21), "CAP_SYS_ADMIN");
