@@ -69,16 +69,12 @@
     "says when it has to do so on its own).\n"
 
 enum {
-    OPT_IMAGE = 2000,
+    OPT_IMAGE = 3000, /* above the network flags (cli.h) */
     OPT_RM,
     OPT_HOSTNAME,
     OPT_READ_ONLY,
     OPT_CPUS,
     OPT_PIDS,
-    OPT_NETWORK,
-    OPT_IP,
-    OPT_EGRESS,
-    OPT_INGRESS,
     OPT_ENTRYPOINT,
     OPT_CONSOLE_SOCKET,
     OPT_PID_FILE,
@@ -87,8 +83,9 @@ enum {
 struct run_args {
     struct image_run_opts o;
     bool detach, rm, interactive;
-    char **env, **volumes, **publish;
-    size_t n_env, n_volumes, n_publish;
+    char **env, **volumes;
+    size_t n_env, n_volumes;
+    struct net_flags net; /* the same network flags as a bundle run */
     const char *console_socket, *pid_file;
 };
 
@@ -113,7 +110,11 @@ static int run_opt(struct cli *cli, int opt, const char *arg, void *data)
     case 'w': o->ov.workdir = arg; break;
     case 'u': o->ov.user = arg; break;
     case 'v': push(&a->volumes, &a->n_volumes, arg); break;
-    case 'p': push(&a->publish, &a->n_publish, arg); break;
+    case OPT_NET_NETWORK:
+    case OPT_NET_IP:
+    case OPT_NET_PUBLISH:
+    case OPT_NET_EGRESS:
+    case OPT_NET_INGRESS: return net_flag(cli, &a->net, opt, arg);
     case OPT_ENTRYPOINT: o->ov.entrypoint = arg; break;
     case OPT_HOSTNAME: o->ov.hostname = arg; break;
     case OPT_READ_ONLY: o->read_only = true; break;
@@ -130,10 +131,6 @@ static int run_opt(struct cli *cli, int opt, const char *arg, void *data)
             return cli_usage_error(cli, "--pids-limit: \"%s\" is not a positive number", arg);
         o->pids_limit = (int64_t)n;
         break;
-    case OPT_NETWORK: o->network = arg; break;
-    case OPT_IP: o->ip = arg; break;
-    case OPT_EGRESS: o->egress = arg; break;
-    case OPT_INGRESS: o->ingress = arg; break;
     case OPT_CONSOLE_SOCKET: a->console_socket = arg; break;
     case OPT_PID_FILE: a->pid_file = arg; break;
     }
@@ -430,14 +427,11 @@ static int run_parsed(struct cli *cli, struct run_args *a, int argc, char **argv
     a->o.ov.n_env = a->n_env;
     a->o.volumes = a->volumes;
     a->o.n_volumes = a->n_volumes;
-    _cleanup_free_ char *publish = NULL;
-    for (size_t i = 0; i < a->n_publish; i++) {
-        char *joined =
-                publish ? xasprintf("%s,%s", publish, a->publish[i]) : xstrdup(a->publish[i]);
-        free(publish);
-        publish = joined;
-    }
-    a->o.publish = publish;
+    a->o.network = a->net.network;
+    a->o.ip = a->net.ip;
+    a->o.egress = a->net.egress;
+    a->o.ingress = a->net.ingress;
+    a->o.publish = a->net.publish[0] ? a->net.publish : NULL;
     a->o.store_root = imgstore_root_choose(cli->image_root);
     _cleanup_free_ char *root = realpath(cli->rt.root, NULL);
     a->o.runtime_root = root ? root : cli->rt.root;
@@ -481,11 +475,7 @@ int cmd_run_image(struct cli *cli, int argc, char **argv, bool create)
             {"memory", required_argument, NULL, 'm'},
             {"cpus", required_argument, NULL, OPT_CPUS},
             {"pids-limit", required_argument, NULL, OPT_PIDS},
-            {"network", required_argument, NULL, OPT_NETWORK},
-            {"ip", required_argument, NULL, OPT_IP},
-            {"publish", required_argument, NULL, 'p'},
-            {"egress", required_argument, NULL, OPT_EGRESS},
-            {"ingress", required_argument, NULL, OPT_INGRESS},
+            NET_OPTIONS,
             {"console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET},
             {"pid-file", required_argument, NULL, OPT_PID_FILE},
             {"help", no_argument, NULL, 'h'},
@@ -515,6 +505,5 @@ int cmd_run_image(struct cli *cli, int argc, char **argv, bool create)
 out:
     free(a.env);
     free(a.volumes);
-    free(a.publish);
     return ret;
 }
