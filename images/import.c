@@ -10,8 +10,6 @@
  * import removes its staging directory; a killed one leaves it locked by nobody, and
  * the next import removes it. Names never point at anything incomplete.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "images/archive_api.h"
 #include "images/images.h"
 #include "images/internal.h"
 #include "images/store.h"
@@ -1634,6 +1633,9 @@ static int do_import(struct import *im, char *name_out, size_t name_size, struct
 int images_import(struct imgstore *s, const char *path, const char *name, char *name_out,
                   size_t name_size, struct digest *out)
 {
+    int load = archive_api_load();
+    if (load < 0)
+        return load;
     struct import im = {.s = s,
                         .path = path,
                         .name_arg = name,

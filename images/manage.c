@@ -1,6 +1,4 @@
 /* image ls, inspect, rm, prune, export, and the built-in default image. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "images/archive_api.h"
 #include "images/images.h"
 #include "images/internal.h"
 #include "images/store.h"
@@ -546,6 +545,9 @@ out:
 
 int images_export(struct imgstore *s, const char *what, const char *file)
 {
+    int load = archive_api_load();
+    if (load < 0)
+        return load;
     struct digest d;
     int r = image_resolve(s, what, &d);
     if (r < 0)

@@ -7,8 +7,6 @@
  * Writes are done here with *at() calls rather than archive_write_disk, so that
  * every decision about a path is ours: see unpack.h for the rules.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +20,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "images/archive_api.h"
 #include "images/unpack.h"
 #include "lib/err.h"
 #include "lib/fs.h"

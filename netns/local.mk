@@ -1,7 +1,6 @@
 # netns/: container networking (issue 4): rtnetlink through libmnl, nftables through libnftnl
 # over libmnl, tc through rtnetlink. libnftnl is needed by this module only.
 AM_CFLAGS += $(LIBNFTNL_CFLAGS)
-BERTH_LIBS += $(LIBNFTNL_LIBS)
 libberth_a_SOURCES += \
 	netns/net.h \
 	netns/net.c \
