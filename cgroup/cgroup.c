@@ -609,6 +609,15 @@ static int enable_one(const struct cgroup *cg, const char *dir, enum cg_ctrl c, 
                    cg_ctrl_name(c, true), cgroup_mode_name(cg->mode), value, path);
 }
 
+/* A cgroup with processes in it: on cgroup v2 it may not hand controllers to children (and
+ * enabling a threaded controller there would silently turn it into a threaded root). */
+static bool v2_populated(const char *dir)
+{
+    _cleanup_free_ char *procs = NULL;
+    _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
+    return read_file_at(AT_FDCWD, path, 1 << 20, &procs, NULL) == 0 && procs[0] != '\0';
+}
+
 /*
  * Hand `want` down from the hierarchy root to the leaf's parent. Controllers in
  * `needed` must arrive; the others are best effort (a unified host gets every
@@ -638,6 +647,17 @@ static int v2_enable(const struct cgroup *cg, struct cg_hier *h, uint32_t want, 
         if (r < 0)
             return err_set(-r, "cgroup: reading %s/cgroup.subtree_control", dir);
         uint32_t missing_needed = needed & ~avail;
+        uint32_t to_enable = want & avail & ~on;
+        if (to_enable && (size_t)(s - p) > base && v2_populated(dir)) {
+            if (needed & to_enable)
+                return err_setx(EBUSY,
+                                "cgroup: %s has processes of its own, and cgroup v2 lets only "
+                                "cgroups without processes hand controllers to children (no "
+                                "internal processes rule); use a cgroupsPath below a cgroup "
+                                "without processes",
+                                dir);
+            want &= ~to_enable; /* best effort only: leave that cgroup as it is */
+        }
         if (missing_needed) {
             char names[128];
             ctrl_list(missing_needed, names, sizeof(names));
@@ -697,6 +717,34 @@ static int v2_prepare(struct cgroup *cg, const struct spec_resources *r)
     return 0;
 }
 
+/*
+ * Where a relative cgroupsPath starts. berth's own cgroup has berth in it, and on cgroup v2 a
+ * cgroup with processes cannot give controllers to children; so there, as runc does, relative
+ * paths start at the parent of berth's cgroup (under systemd: the unit's slice). On v1 they
+ * start at berth's own cgroup.
+ */
+static char *relative_base(const struct cg_hier *h)
+{
+    const char *own = h->own ? h->own : "/";
+    if (!h->unified || streq(own, "/"))
+        return xstrdup(own);
+    /* own is relative to the hierarchy's root; the mount may show only a part of it */
+    const char *root = h->mount_root ? h->mount_root : "/";
+    size_t n = streq(root, "/") ? 0 : strlen(root);
+    if (n && strncmp(own, root, n) != 0)
+        return xstrdup(own);
+    _cleanup_free_ char *dir = xasprintf("%s%s", h->mountpoint, own + n);
+    if (!v2_populated(dir))
+        return xstrdup(own);
+    char *parent = xstrdup(own);
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    return parent;
+}
+
 static int resolve_paths(struct cgroup *cg, const struct cgroup_params *p)
 {
     for (size_t i = 0; i < cg->n_h; i++) {
@@ -707,7 +755,8 @@ static int resolve_paths(struct cgroup *cg, const struct cgroup_params *p)
                             "cgroup: /proc/self/cgroup has no entry for the %s hierarchy, so a "
                             "relative cgroupsPath cannot be placed there; use an absolute one",
                             hier_label(h));
-        int r = cg_resolve_path(h->own ? h->own : "/", p->path, p->id, &h->rel);
+        _cleanup_free_ char *base = relative_base(h);
+        int r = cg_resolve_path(base, p->path, p->id, &h->rel);
         if (r < 0)
             return r;
         r = set_dir(h);

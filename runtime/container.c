@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -303,9 +304,17 @@ static int prepare_notify(struct creation *cr)
     nm->source = arena_strdup(&s->arena, cr->notify.dir);
     nm->type = arena_strdup(&s->arena, "bind");
     nm->bind = true;
+    /* sending to the socket needs no write access to the mount; nothing else may be written */
+    nm->flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     s->mounts = m;
     s->n_mounts++;
     set_env(s, "NOTIFY_SOCKET", cr->notify.container_path);
+    /* made from here, as root: a user-namespaced container's root may not write the rootfs */
+    _cleanup_close_ int rootfd = open(cr->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int mp = -1;
+    if (rootfd < 0 || (r = create_in_root(rootfd, nm->destination, false, &mp)) < 0)
+        return err_set(rootfd < 0 ? errno : r, "NOTIFY_SOCKET: create %s in the rootfs",
+                       nm->destination);
     return 0;
 }
 
@@ -866,10 +875,11 @@ static int run_container(struct creation *cr, bool detach, int *exit_code)
     }
     run_poststart(cr->spec, cr->st);
     if (detach) {
-        if (cr->fg.notify_fd >= 0)
-            return notify_relay_until_ready(cr->notify.host_socket, cr->fg.notify_fd, cr->pid,
-                                            cr->pidfd);
-        return 0;
+        if (cr->fg.notify_fd >= 0 &&
+            (r = notify_relay_until_ready(cr->notify.host_socket, cr->fg.notify_fd, cr->pid,
+                                          cr->pidfd)) < 0)
+            creation_abort(cr); /* it never became ready: nothing of it stays */
+        return r;
     }
     cr->fg.pid = cr->pid;
     cr->fg.pidfd = TAKE_FD(cr->pidfd);

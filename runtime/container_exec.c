@@ -143,8 +143,11 @@ static int build_process(struct execution *e)
     p->n_args = o->n_args;
     p->terminal = o->tty;
     p->has_console_size = false;
-    if (o->cwd)
+    if (o->cwd) {
+        if (o->cwd[0] != '/')
+            return err_setx(EINVAL, "--cwd \"%s\": must be an absolute path", o->cwd);
         p->cwd = (char *)o->cwd;
+    }
     if (o->user && apply_user(p, o->user) < 0)
         return -EINVAL;
     if (o->n_additional_gids) {
@@ -267,6 +270,7 @@ static void fill_ctx(struct execution *e, struct init_ctx *c)
     c->no_new_keyring = true;
     c->parent_pid = getpid();
     c->state = e->st;
+    c->exec_process = true;
     c->target_pidfd = e->target_pidfd;
     c->join_flags = join_flags(e->spec);
     for (int t = 0; t < NS__COUNT; t++)

@@ -25,12 +25,19 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 
 void foreground_init(struct foreground *fg)
 {
-    *fg = (struct foreground){
-            .pidfd = -1, .sfd = -1, .master = -1, .notify_fd = -1, .stdin_open = true};
+    *fg = (struct foreground){.pidfd = -1,
+                              .sfd = -1,
+                              .master = -1,
+                              .notify_fd = -1,
+                              .stdin_open = true,
+                              .stdout_open = true,
+                              .last_in = '\n'};
 }
 
 int foreground_block_signals(struct foreground *fg)
 {
+    /* a reader of our stdout going away (| head) must not kill berth in the middle */
+    signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
@@ -105,14 +112,19 @@ static void pump_stdin(struct foreground *fg)
     ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
     if (n > 0) {
         write_all(fg->master, buf, (size_t)n);
+        fg->last_in = buf[n - 1];
         return;
     }
     if (n < 0 && errno == EINTR)
         return;
     fg->stdin_open = false;
     struct termios t;
-    if (tcgetattr(fg->master, &t) == 0)
+    if (tcgetattr(fg->master, &t) == 0) {
+        /* the first EOF only hands over a partial line; the second is the end */
         write_all(fg->master, &t.c_cc[VEOF], 1);
+        if (fg->last_in != '\n')
+            write_all(fg->master, &t.c_cc[VEOF], 1);
+    }
 }
 
 /* pty -> stdout: 1 copied, 0 nothing now, -1 closed (EIO once the last slave fd is gone) */
@@ -121,7 +133,9 @@ static int pump_master(struct foreground *fg)
     char buf[8192];
     ssize_t n = read(fg->master, buf, sizeof(buf));
     if (n > 0) {
-        write_all(STDOUT_FILENO, buf, (size_t)n);
+        /* with nobody reading our stdout, keep draining so the container never blocks */
+        if (fg->stdout_open && write_all(STDOUT_FILENO, buf, (size_t)n) == -EPIPE)
+            fg->stdout_open = false;
         return 1;
     }
     return n < 0 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
@@ -130,9 +144,13 @@ static int pump_master(struct foreground *fg)
 static void relay_notify(struct foreground *fg, const char *host_socket)
 {
     char buf[4096];
-    ssize_t n = recv(fg->notify_fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n > 0 && host_socket)
-        notify_relay_forward(host_socket, buf, (size_t)n, fg->main_pid ? fg->main_pid : fg->pid);
+    ssize_t n = recv(fg->notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    if (n <= 0 || !host_socket)
+        return;
+    buf[n] = '\0';
+    notify_relay_forward(host_socket, buf, (size_t)n, fg->main_pid ? fg->main_pid : fg->pid);
+    if (strstr(buf, "READY=1"))
+        fg->ready = true;
 }
 
 /* A signal for us: forward it, follow the window size, or reap the process. */
@@ -192,6 +210,14 @@ int foreground_wait(struct foreground *fg, int *exit_code)
             while (fg->master >= 0 && pump_master(fg) > 0)
                 ; /* what the process wrote before it exited */
             tty_restore(fg);
+            /* systemd can only see the exit status of its own child: hand MAINPID back to
+             * berth, which exits with the container's status */
+            if (fg->ready && host_socket) {
+                char msg[32];
+                snprintf(msg, sizeof(msg), "MAINPID=%d", (int)getpid());
+                if (notify_send(host_socket, msg) == 0)
+                    notify_barrier(host_socket);
+            }
             return 0;
         }
     }
@@ -234,9 +260,10 @@ int notify_relay_prepare(const char *state_dir, struct notify_relay *r)
     if (!host || !*host)
         return 0;
     r->host_socket = xstrdup(host);
-    /* the container sees a socket at the same path as ours (runc's layout), or a fixed one
-     * when systemd's is abstract */
-    r->container_path = xstrdup(host[0] == '/' ? host : "/run/notify/notify.sock");
+    /* the container's socket lives in a directory of its own, /run/notify, so that the mount
+     * hides nothing of the container's; same file name as ours */
+    const char *base = host[0] == '/' ? strrchr(host, '/') + 1 : "";
+    r->container_path = xasprintf("/run/notify/%s", *base ? base : "notify.sock");
     r->dir = xasprintf("%s/notify", state_dir);
     if (mkdir(r->dir, 0755) < 0 && errno != EEXIST)
         return err_set(errno, "NOTIFY_SOCKET: create %s", r->dir);
@@ -275,6 +302,42 @@ int notify_relay_forward(const char *host_socket, const char *msg, size_t len, p
     if (fd < 0 || sendto(fd, buf, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0)
         return err_set(errno, "NOTIFY_SOCKET: send to %s", host_socket);
     return 0;
+}
+
+int notify_send(const char *host_socket, const char *msg)
+{
+    struct sockaddr_un sa;
+    socklen_t salen;
+    if (notify_addr(host_socket, &sa, &salen) < 0)
+        return err_setx(EINVAL, "NOTIFY_SOCKET \"%s\" is not a socket address", host_socket);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0)
+        return err_set(errno, "NOTIFY_SOCKET: send to %s", host_socket);
+    return 0;
+}
+
+/* BARRIER=1 with a pipe's write end: systemd closes it once it has processed every message
+ * before it, so berth exits only after systemd took the new MAINPID (5 s at most). */
+int notify_barrier(const char *host_socket)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return err_set(errno, "NOTIFY_SOCKET: pipe");
+    struct sockaddr_un sa;
+    socklen_t salen;
+    int r = notify_addr(host_socket, &sa, &salen);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (r == 0 && fd >= 0 && connect(fd, (struct sockaddr *)&sa, salen) == 0)
+        r = sock_send_fd(fd, "BARRIER=1", 9, p[1]);
+    else
+        r = -errno;
+    close(p[1]);
+    if (r == 0) {
+        struct pollfd pf = {.fd = p[0], .events = POLLIN};
+        poll(&pf, 1, 5000);
+    }
+    close(p[0]);
+    return r < 0 ? err_set(r, "NOTIFY_SOCKET: barrier") : 0;
 }
 
 int notify_relay_until_ready(const char *host_socket, int fd, pid_t pid, int pidfd)

@@ -19,6 +19,9 @@ struct foreground {
     pid_t main_pid;  /* MAINPID reported to systemd */
     int stop_signal; /* what a SIGTERM to berth becomes (the image's StopSignal); 0 = SIGTERM */
     bool stdin_open;
+    bool stdout_open; /* false once the reader went away (EPIPE): output is drained, dropped */
+    char last_in;     /* the last byte passed to the pty (EOF after a partial line needs two) */
+    bool ready;       /* READY=1 was relayed: systemd tracks the container as MAINPID */
     bool raw;
     struct termios saved;
 };
@@ -49,6 +52,10 @@ int notify_relay_prepare(const char *state_dir, struct notify_relay *r);
 int notify_relay_listen(const struct notify_relay *r, int *fd);
 /* Forward one message to systemd with MAINPID=pid. */
 int notify_relay_forward(const char *host_socket, const char *msg, size_t len, pid_t pid);
+/* Send one message of berth's own to systemd. */
+int notify_send(const char *host_socket, const char *msg);
+/* Wait until systemd has processed every message sent so far (BARRIER=1). */
+int notify_barrier(const char *host_socket);
 /* Relay messages until one carries READY=1 (start, run -d). */
 int notify_relay_until_ready(const char *host_socket, int fd, pid_t pid, int pidfd);
 void notify_relay_free(struct notify_relay *r);

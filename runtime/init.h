@@ -54,6 +54,7 @@ struct init_ctx {
     const struct container_state *state; /* for the state JSON given to hooks */
 
     /* exec: join the running container instead of creating it */
+    bool exec_process; /* a process joining a running container (not its first) */
     int target_pidfd; /* pidfd of the container's process */
     int join_flags;   /* CLONE_NEW* of the namespaces it has */
 };

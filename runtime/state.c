@@ -70,7 +70,9 @@ char *state_dir_path(const char *root, const char *id)
 int state_root_open(const char *root, bool create, int *out)
 {
     if (create) {
-        int r = mkdir_p(root, 0700);
+        /* 0711: a user-namespaced container's root must be able to pass through to what is
+         * bind-mounted from its state directory (the notify socket); nothing is listable */
+        int r = mkdir_p(root, 0711);
         if (r < 0)
             return err_set(r, "create state root %s", root);
     }
@@ -98,7 +100,7 @@ int state_dir_create(int rootfd, const char *id, int *out)
 {
     char name[STATE_DIR_NAME_MAX];
     state_dir_name(id, name);
-    if (mkdirat(rootfd, name, 0700) < 0) {
+    if (mkdirat(rootfd, name, 0711) < 0) {
         if (errno == EEXIST)
             return err_setx(EEXIST, "container %s already exists", id);
         return err_set(errno, "create state directory for %s", id);

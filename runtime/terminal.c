@@ -46,7 +46,9 @@ int terminal_setup(struct init_ctx *c)
         if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
             return err_set(errno, "terminal: set console size");
     }
-    if (access("/dev/console", F_OK) == 0 && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    /* the container's console is its first process's terminal; exec'd ones leave it alone */
+    if (!c->exec_process && access("/dev/console", F_OK) == 0 &&
+        mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
         return err_set(errno, "terminal: bind %s to /dev/console", name);
     int r = sock_send_fd(c->console_fd, name, strlen(name), master);
     if (r < 0)

@@ -96,10 +96,8 @@ bats_tests() { # BUILD-DIR LABEL
 }
 
 vm_tests() {
-    if [ ! -x "$SRC/tests/vm/suite.sh" ]; then
-        return
-    fi
     run_tap "vm cgroup-v2" "$SRC/tests/vm/suite.sh" "$BUILD"
+    run_tap "vm systemd" "$SRC/tests/vm/systemd-suite.sh" "$BUILD"
 }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (containers, cgroups and namespaces need it)"
