@@ -49,6 +49,8 @@ TEST_PACKAGES=(
     zstd
     python3
     bc
+    # systemd: systemd-socket-activate (socket activation tests) and the VM's pid 1
+    systemd
 )
 
 # Appended by other harnesses (e.g. qemu for the VM tests); also settable from the environment.
