@@ -3,6 +3,7 @@
  * I/O here, so every mapping is unit-tested without privileges.
  */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,7 +50,13 @@ uint64_t cg_shares_to_weight(uint64_t shares)
         shares = 2;
     if (shares > 262144)
         shares = 262144;
-    return 1 + ((shares - 2) * 9999) / 262142;
+    /* the quadratic conversion runc (1.3.2) and crun (1.23) use: it maps the default 1024
+     * shares to the default weight 100, which the old linear formula (39) did not */
+    double l = log2((double)shares);
+    double w = ceil(pow(10.0, (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0));
+    if (w < 1)
+        return 1;
+    return w > 10000 ? 10000 : (uint64_t)w;
 }
 
 uint64_t cg_blkio_weight_to_io_weight(uint64_t weight)

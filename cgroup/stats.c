@@ -494,13 +494,21 @@ void cgroup_stats_to_json(const struct cgroup_stats *st, struct jw *w)
     memory_entry(w, "kernel", 0, 0, 0, 0);
     memory_entry(w, "kernelTCP", 0, 0, 0, 0);
     if (st->n_mem_raw) {
-        _cleanup_free_ const struct json_kv **sorted = xcalloc(st->n_mem_raw, sizeof(*sorted));
+        /* the OOM kill count joins raw under the kernel's own name (memory.events /
+         * memory.oom_control "oom_kill"): memory.stat does not carry it */
+        char oom[32];
+        snprintf(oom, sizeof(oom), "%" PRIu64, st->oom_kill);
+        const struct json_kv oom_kv = {"oom_kill", oom};
+        size_t n = st->n_mem_raw;
+        _cleanup_free_ const struct json_kv **sorted = xcalloc(n + 1, sizeof(*sorted));
         for (size_t i = 0; i < st->n_mem_raw; i++)
             sorted[i] = &st->mem_raw[i];
-        qsort(sorted, st->n_mem_raw, sizeof(*sorted), cmp_kv_key);
+        if (!raw_value(st, "oom_kill"))
+            sorted[n++] = &oom_kv;
+        qsort(sorted, n, sizeof(*sorted), cmp_kv_key);
         jw_key(w, "raw");
         jw_object_begin(w);
-        for (size_t i = 0; i < st->n_mem_raw; i++) {
+        for (size_t i = 0; i < n; i++) {
             uint64_t v;
             /* raw is map[string]uint64 in runc: numbers only */
             if (parse_u64(sorted[i]->value, &v) == 0)

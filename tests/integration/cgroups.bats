@@ -10,13 +10,18 @@
 #
 # Host rules: containers go below the caller's own cgroup (no cgroupsPath, or a relative
 # one); the one absolute path used is derived from /proc/self/cgroup so that it stays below
-# our own memory cgroup. Nothing here writes a cgroup file outside the containers' own
-# cgroups.
+# our own memory cgroup. On a v1/hybrid host nothing here writes a cgroup file outside the
+# containers' own cgroups (one v2-only test makes a cgroup of its own, in the VM). Fork bombs
+# run under a pids limit, and the host's fork+exec latency is measured while they do.
 
 load helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
+    # (before the bundle is made: skipping costs nothing then)
+    if [[ $BATS_TEST_DESCRIPTION == "cgroups v2:"* ]]; then
+        require_unified
+    fi
     berth_setup
     cd "$BERTH_BUNDLE" || return 1
     T=$BATS_TEST_TMPDIR
@@ -37,59 +42,69 @@ MiB=1048576
 # ---------------------------------------------------------------------------------------------
 # The host's cgroup layout
 
-# unified (cgroup v2 only), hybrid (v1 controllers + a cgroup2 mount) or legacy (v1 only)
-cg_mode() {
-    if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
-        echo unified
-    elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-        echo hybrid
-    else
-        echo legacy
-    fi
+# The hierarchies, read once per test with bash builtins only: in the emulated VM of
+# tests/vm/suite.sh every process started costs a tenth of a second or more.
+# CG_V1_MOUNT[controller] = mountpoint of the v1 hierarchy carrying it; CG_V2_MOUNT = the
+# cgroup2 mountpoint (empty if none).
+declare -gA CG_V1_MOUNT=()
+CG_V2_MOUNT=""
+cg_read_mounts() {
+    local line f i fstype o
+    while IFS= read -r line; do
+        read -r -a f <<<"$line"
+        for ((i = 6; i < ${#f[@]}; i++)); do
+            [ "${f[i]}" != - ] || break
+        done
+        fstype=${f[i + 1]:-}
+        if [ "$fstype" = cgroup2 ] && [ -z "$CG_V2_MOUNT" ]; then
+            CG_V2_MOUNT=${f[4]}
+        elif [ "$fstype" = cgroup ]; then
+            IFS=, read -r -a o <<<"${f[i + 3]}"
+            for i in "${o[@]}"; do
+                CG_V1_MOUNT[$i]=${f[4]}
+            done
+        fi
+    done </proc/self/mountinfo
 }
-CG_MODE=$(cg_mode)
+cg_read_mounts
 
-# The words berth's messages use for the mode (cgroup_mode_name).
-case $CG_MODE in
-unified) CG_MODE_WORD=unified ;;
-hybrid) CG_MODE_WORD=hybrid ;;
-legacy) CG_MODE_WORD=legacy ;;
-esac
+# unified (cgroup v2 only), hybrid (v1 controllers + a cgroup2 mount) or legacy (v1 only)
+if [ "$CG_V2_MOUNT" = /sys/fs/cgroup ]; then
+    CG_MODE=unified
+elif [ -n "$CG_V2_MOUNT" ]; then
+    CG_MODE=hybrid
+else
+    CG_MODE=legacy
+fi
+# The word berth's messages use for the mode (cgroup_mode_name) is the same.
+CG_MODE_WORD=$CG_MODE
 
 # cg_v1_mount CTRL: mountpoint of the v1 hierarchy that carries CTRL (empty if none).
 cg_v1_mount() {
-    awk -v c="$1" '{
-        for (i = 7; i <= NF; i++) if ($i == "-") break
-        if ($(i + 1) != "cgroup") next
-        n = split($(i + 3), o, ",")
-        for (j = 1; j <= n; j++) if (o[j] == c) { print $5; exit }
-    }' /proc/self/mountinfo
-}
-
-cg_v2_mount() {
-    awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break
-           if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
+    echo "${CG_V1_MOUNT[$1]:-}"
 }
 
 # cg_is_v2 CTRL: CTRL is handled on the cgroup2 hierarchy (no v1 hierarchy carries it).
 cg_is_v2() {
-    [ -z "$(cg_v1_mount "$1")" ]
+    [ -z "${CG_V1_MOUNT[$1]:-}" ]
 }
 
 # cg_dir CTRL PID: the directory of PID's cgroup in the hierarchy that carries CTRL (the
 # cgroup2 one when no v1 hierarchy does; CTRL "unified" always means cgroup2).
 cg_dir() {
-    local ctrl=$1 pid=$2 m="" path
-    [ "$ctrl" = unified ] || m=$(cg_v1_mount "$ctrl")
-    if [ -n "$m" ]; then
-        path=$(awk -v c="$ctrl" '{
-            line = $0; split(line, f, ":"); n = split(f[2], o, ",")
-            for (j = 1; j <= n; j++) if (o[j] == c) { sub(/^[^:]*:[^:]*:/, "", line); print line; exit }
-        }' "/proc/$pid/cgroup")
-    else
-        m=$(cg_v2_mount)
-        path=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
-    fi
+    local ctrl=$1 pid=$2 m="" path="" num ctrls p o c
+    [ "$ctrl" = unified ] || m=${CG_V1_MOUNT[$ctrl]:-}
+    while IFS=: read -r num ctrls p; do
+        if [ -z "$m" ]; then
+            [ "$num" != 0 ] || [ -n "$ctrls" ] || path=$p
+        else
+            IFS=, read -r -a o <<<"$ctrls"
+            for c in "${o[@]}"; do
+                [ "$c" != "$ctrl" ] || path=$p
+            done
+        fi
+    done <"/proc/$pid/cgroup"
+    [ -n "$m" ] || m=$CG_V2_MOUNT
     [ -n "$m" ] && [ -n "$path" ] || {
         echo "cg_dir: no $ctrl cgroup for pid $pid" >&2
         return 1
@@ -101,16 +116,18 @@ cg_dir() {
 mem_limit_file() { if cg_is_v2 memory; then echo memory.max; else echo memory.limit_in_bytes; fi; }
 mem_usage_file() { if cg_is_v2 memory; then echo memory.current; else echo memory.usage_in_bytes; fi; }
 
-# cg_cpu_ns PID-OR-DIR...: cumulative CPU time of a cgroup in ns. Takes the cpuacct (v1) or
-# cgroup2 directory returned by cpu_acct_dir.
+# cpu_acct_dir PID / cg_cpu_ns DIR: the cgroup directory that accounts PID's CPU time
+# (cpuacct on v1, else cgroup2, where cpu.stat exists without the cpu controller), and the
+# cumulative CPU time in ns of such a directory.
 cpu_acct_dir() {
-    if [ -n "$(cg_v1_mount cpuacct)" ]; then cg_dir cpuacct "$1"; else cg_dir unified "$1"; fi
+    if cg_is_v2 cpuacct; then cg_dir unified "$1"; else cg_dir cpuacct "$1"; fi
 }
 cg_cpu_ns() {
     if [ -e "$1/cpuacct.usage" ]; then
         cat "$1/cpuacct.usage"
     else
-        awk '$1 == "usage_usec" { printf "%d\n", $2 * 1000 }' "$1/cpu.stat"
+        # usec -> ns as text: mawk's printf %d stops at 2^31-1
+        awk '$1 == "usage_usec" { print $2 "000" }' "$1/cpu.stat"
     fi
 }
 
@@ -149,20 +166,52 @@ note() {
     echo "# $*" >&3
 }
 
+# configure FILTER [JQ-OPTION...] -- ARG...: update_config FILTER and set_args ARG... in one
+# jq run (each costs half a second in the emulated VM).
+configure() {
+    local filter=$1 opts=() args="" i=0 a
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    for a in "$@"; do
+        args+="${args:+, }\$a$i"
+        opts+=(--arg "a$i" "$a")
+        i=$((i + 1))
+    done
+    update_config "($filter) | .process.args = [$args]" "${opts[@]}"
+}
+
 # A container that waits for the test to create /go in its rootfs, then runs "$@" (a shell
 # command line) and keeps its init alive.
 gated() {
-    update_config '.root.readonly = false'
-    set_args sh -c "while [ ! -e /go ]; do sleep 0.02; done; $*"
+    configure '.root.readonly = false' -- sh -c "while [ ! -e /go ]; do sleep 0.02; done; $*"
 }
 
 # create_started ID [OUTFILE]: create and start ID with its output in OUTFILE (default
 # $T/out); sets PID to the container's init.
 create_started() {
     local id=$1 out=${2:-$T/out}
-    berth create "$id" >"$out" 2>&1
-    PID=$(state_field "$id" .pid)
+    berth create --pid-file "$T/$id.pid" "$id" >"$out" 2>&1
+    read -r PID <"$T/$id.pid" || [ -n "$PID" ]
     berth start "$id"
+}
+
+# created ID [OUTFILE]: create ID only; sets PID. (--pid-file: a jq run costs half a
+# second in the emulated VM)
+created() {
+    local id=$1 out=${2:-$T/out}
+    berth create --pid-file "$T/$id.pid" "$id" >"$out" 2>&1
+    read -r PID <"$T/$id.pid" || [ -n "$PID" ]
+}
+
+# status_of ID: the container's status, without jq
+status_of() {
+    local s
+    s=$(berth state "$1") || return 1
+    [[ $s =~ \"status\":\ *\"([a-z]+)\" ]] && echo "${BASH_REMATCH[1]}"
 }
 
 # background CMD...: run CMD in the background, killed by teardown at the latest. `berth`
@@ -180,8 +229,9 @@ background() {
 # set as `run` would; the container's own output goes to $T/create.out (a `run` would wait for
 # the container to close its stdout).
 try_create() {
-    status=0
-    berth create "$1" >"$T/create.out" 2>"$T/create.err" </dev/null || status=$?
+    status=0 PID=""
+    berth create --pid-file "$T/$1.pid" "$1" >"$T/create.out" 2>"$T/create.err" </dev/null || status=$?
+    [ ! -s "$T/$1.pid" ] || read -r PID <"$T/$1.pid" || [ -n "$PID" ]
     stderr=$(cat "$T/create.err")
     output=$stderr
 }
@@ -221,7 +271,8 @@ has_children() { # PID N
 # no_cgroup_named NAME: nothing below /sys/fs/cgroup has this name.
 no_cgroup_named() {
     local left
-    left=$(find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null)
+    # (find fails when a cgroup of someone else vanishes under it: only its output counts)
+    left=$(find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null || true)
     [ -z "$left" ] || {
         echo "cgroups left behind: $left" >&2
         return 1
@@ -250,34 +301,44 @@ no_cgroup_named() {
     note "memory: allocated $got MiB of 64 before the OOM kill (limit 32 MiB)"
     [ "$got" -ge 16 ] && [ "$got" -lt 32 ]
     # The container itself lives on: only the allocator was killed.
-    [ "$(state_field "$id" .status)" = running ]
+    [ "$(status_of "$id")" = running ]
 
     wait_for_file "$T/events" '"type":"oom"' 10
-    oom=$(grep '"type":"oom"' "$T/events" | head -1)
-    [ "$(jq -r .id <<<"$oom")" = "$id" ]
-    # Stats lines keep coming (every 1 s) and are well-formed.
+    # Stats lines keep coming (every 1 s) and are well-formed; the oom event names the
+    # container.
     retry 30 0.1 has_lines "$T/events" '"type":"stats"' 2
-    grep '"type":"stats"' "$T/events" | head -1 | jq -e '.id and .data.memory.usage' >/dev/null
+    read -r oomid statsok < <(jq -rs '[(map(select(.type == "oom")) | .[0].id),
+        (map(select(.type == "stats")) | all(.id and .data.memory.usage))] | @tsv' "$T/events")
+    [ "$oomid" = "$id" ]
+    [ "$statsok" = true ]
 
     run --separate-stderr stats "$id"
     [ "$status" -eq 0 ]
-    s=$output
-    [ "$(jq -r .type <<<"$s")" = stats ]
-    [ "$(jq -r .id <<<"$s")" = "$id" ]
-    [ "$(jq -r .data.memory.usage.limit <<<"$s")" = 33554432 ]
-    usage=$(jq -r .data.memory.usage.usage <<<"$s")
-    max=$(jq -r .data.memory.usage.max <<<"$s")
-    failcnt=$(jq -r .data.memory.usage.failcnt <<<"$s")
+    read -r type sid limit usage max failcnt < <(jq -r '[.type, .id, .data.memory.usage.limit,
+        .data.memory.usage.usage, .data.memory.usage.max, .data.memory.usage.failcnt] | @tsv' <<<"$output")
+    [ "$type" = stats ]
+    [ "$sid" = "$id" ]
+    [ "$limit" = 33554432 ]
     note "memory: events --stats usage $usage, max $max, failcnt $failcnt, limit 33554432"
     [ "$usage" -gt 0 ] && [ "$usage" -lt 33554432 ]
     # The allocator reached the limit before it was killed.
     [ "$max" -ge $((28 * MiB)) ] && [ "$max" -le 33554432 ]
     [ "$failcnt" -gt 0 ]
+
+    # The stream ends, successfully, when the container stops.
+    epid=${BG_PIDS[0]}
+    berth kill "$id" KILL
+    retry 100 0.1 pid_gone "$epid"
+    estatus=0
+    wait "$epid" || estatus=$?
+    [ "$estatus" = 0 ] || {
+        echo "events exited $estatus when the container stopped: $(cat "$T/events.err")" >&2
+        false
+    }
 }
 
 @test "cgroups: memory: events --stats counts the OOM kill (oom_kill)" {
-    update_config '.linux.resources.memory = {limit: 33554432}'
-    set_args sh -c "$TESTHELPER alloc 64; echo alloc exit \$?; exec sleep 1000"
+    configure '.linux.resources.memory = {limit: 33554432}' -- sh -c "$TESTHELPER alloc 64; echo alloc exit \$?; exec sleep 1000"
     id=$(container_id)
     create_started "$id"
     wait_for_file "$T/out" 'alloc exit 137' 20
@@ -302,11 +363,10 @@ no_cgroup_named() {
 }
 
 @test "cgroups: memory: limit 524288 (512 KiB) still runs /bin/true" {
-    update_config '.linux.resources.memory = {limit: 524288}'
-    set_args /bin/true
+    configure '.linux.resources.memory = {limit: 524288}' -- /bin/true
     id=$(container_id)
-    berth create "$id"
-    pid=$(state_field "$id" .pid)
+    created "$id"
+    pid=$PID
     [ "$(cat "$(cg_dir memory "$pid")/$(mem_limit_file)")" = 524288 ]
     berth delete --force "$id"
 
@@ -324,82 +384,122 @@ no_cgroup_named() {
 # ---------------------------------------------------------------------------------------------
 # pids
 
+# The slowest fork+exec of /bin/true the host may show during a fork bomb. In the emulated
+# VM of tests/vm/suite.sh a fork+exec costs 10 times more to begin with.
+if [ "${BERTH_VM:-}" = 1 ]; then
+    RESPONSIVE_MS=3000
+else
+    RESPONSIVE_MS=1000
+fi
+
+# nap_open / nap / nap_close: a 10 ms pause without a fork (read -t on a fifo nobody
+# writes), so that sampling loops do not add forks of their own to the ones measured.
+nap_open() {
+    mkfifo "$T/nap"
+    exec {NAP}<>"$T/nap"
+}
+nap() {
+    read -r -t 0.01 -u "$NAP" _ || true
+}
+nap_close() {
+    exec {NAP}>&-
+}
+
+# file_has FILE PREFIX: a line of FILE starts with PREFIX (builtins only)
+file_has() {
+    local l
+    while IFS= read -r l; do
+        [[ $l != "$2"* ]] || return 0
+    done <"$1"
+    return 1
+}
+
+# fork_exec_ms: how long the host takes to fork and exec /bin/true
+fork_exec_ms() {
+    local t0 t1
+    t0=$EPOCHREALTIME
+    /bin/true
+    t1=$EPOCHREALTIME
+    echo $(((${t1/./} - ${t0/./}) / 1000))
+}
+
 @test "cgroups: pids: a fork bomb stops at pids.limit 64, the count never exceeds it, the host stays responsive" {
     update_config '.linux.resources.pids = {limit: 64}'
-    set_args "$TESTHELPER" forkbomb 3 4096
+    # sh (1) + the helper (1) + at most 62 children
+    set_args sh -c "$TESTHELPER forkbomb 3 4096; exec sleep 1000"
     id=$(container_id)
-    berth create "$id" >"$T/out" 2>&1
-    pid=$(state_field "$id" .pid)
+    created "$id"
+    pid=$PID
     pdir=$(cg_dir pids "$pid")
     [ "$(cat "$pdir/pids.max")" = 64 ]
+    nap_open
     berth start "$id"
-
-    maxp=0 worst=0 samples=0 statsdone=0
-    while ! grep -q '^failures:' "$T/out" && [ "$samples" -lt 400 ]; do
-        c=$(cat "$pdir/pids.current" 2>/dev/null) || break
+    maxp=0 worst=0 samples=0 forked=0
+    while ! file_has "$T/out" failures: && [ "$samples" -lt 3000 ]; do
+        read -r c <"$pdir/pids.current" || break
         [ "$c" -le "$maxp" ] || maxp=$c
-        # The host can still fork and exec, quickly.
-        t0=$EPOCHREALTIME
-        /bin/true
-        t1=$EPOCHREALTIME
-        dt=$(((${t1/./} - ${t0/./}) / 1000))
-        [ "$dt" -le "$worst" ] || worst=$dt
-        if [ "$statsdone" = 0 ] && [ "$c" -ge 60 ]; then
-            stats "$id" >"$T/stats" 2>&1 && statsdone=1
+        # The host forks and execs, quickly, while the bomb goes on.
+        if [ $((samples % 10)) = 0 ]; then
+            dt=$(fork_exec_ms)
+            [ "$dt" -le "$worst" ] || worst=$dt
+            forked=$((forked + 1))
         fi
         samples=$((samples + 1))
-        sleep 0.02
+        nap
     done
+    nap_close
     wait_for_file "$T/out" '^failures:' 10
     forks=$(awk '$1 == "forks:" { print $2 }' "$T/out")
     first=$(awk '$1 == "first_error:" { print $2 }' "$T/out")
     failures=$(awk '$1 == "failures:" { print $2 }' "$T/out")
-    note "pids: limit 64: forks $forks (first error $first, $failures failed forks), highest pids.current seen $maxp in $samples samples; slowest host fork+exec ${worst} ms"
-    [ "$forks" -le 63 ] && [ "$forks" -ge 48 ]
+    peak=$(cat "$pdir/pids.peak" 2>/dev/null || echo n/a)
+    note "pids: limit 64: forks $forks (first error $first, $failures failed forks); pids.current at most $maxp in $samples samples, pids.peak $peak; slowest of $forked host fork+exec ${worst} ms"
+    [ "$forks" -le 62 ] && [ "$forks" -ge 48 ]
     [ "$first" = EAGAIN ]
     [ "$failures" -gt 0 ]
-    [ "$maxp" -le 64 ] && [ "$maxp" -ge 48 ]
-    [ "$worst" -lt 1000 ]
-    if [ -e "$pdir/pids.events" ]; then
-        [ "$(awk '$1 == "max" { print $2 }' "$pdir/pids.events")" -gt 0 ]
-    fi
-    [ "$statsdone" = 1 ]
-    [ "$(jq -r .data.pids.limit "$T/stats")" = 64 ]
-    [ "$(jq -r .data.pids.current "$T/stats")" -le 64 ]
-    # A whole loop of 50 fork+exec on the host, right after, is quick as well.
+    [ "$maxp" -le 64 ] && [ "$maxp" -ge 32 ]
+    [ "$peak" = n/a ] || [ "$peak" -le 64 ]
+    [ "$worst" -lt "$RESPONSIVE_MS" ]
+    [ "$(awk '$1 == "max" { print $2 }' "$pdir/pids.events")" -gt 0 ]
+    run --separate-stderr stats "$id"
+    [ "$(jq -r .data.pids.limit <<<"$output")" = 64 ]
+    [ "$(jq -r .data.pids.current <<<"$output")" -le 64 ]
+    # 20 fork+exec on the host in a row, right after, are quick as well.
     t0=$SECONDS
-    timeout 10 bash -c 'for i in $(seq 50); do /bin/true; done'
-    [ $((SECONDS - t0)) -le 5 ]
-    wait_for_status "$id" stopped 10
+    timeout 60 bash -c 'for i in $(seq 20); do /bin/true; done'
+    [ $((SECONDS - t0)) -le $((RESPONSIVE_MS / 100)) ]
 }
 
 @test "cgroups: pids: a shell fork bomb is held at 64 and delete --force ends it" {
-    update_config '.linux.resources.pids = {limit: 64}'
-    set_args sh -c 'b() { b | b & }; b; exec sleep 1000'
+    configure '.linux.resources.pids = {limit: 64}' -- sh -c 'b() { b | b & }; b; exec sleep 1000'
     id=$(container_id)
-    berth create "$id" >/dev/null 2>&1
-    pid=$(state_field "$id" .pid)
+    created "$id" /dev/null
+    pid=$PID
     pdir=$(cg_dir pids "$pid")
+    nap_open
     berth start "$id"
-    maxp=0 worst=0
+    maxp=0 worst=0 samples=0
     end=$((${EPOCHREALTIME/./} + 2000000))
     while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
-        c=$(cat "$pdir/pids.current")
+        read -r c <"$pdir/pids.current"
         [ "$c" -le "$maxp" ] || maxp=$c
-        t0=$EPOCHREALTIME
-        /bin/true
-        t1=$EPOCHREALTIME
-        dt=$(((${t1/./} - ${t0/./}) / 1000))
-        [ "$dt" -le "$worst" ] || worst=$dt
-        sleep 0.02
+        if [ $((samples % 10)) = 0 ]; then
+            dt=$(fork_exec_ms)
+            [ "$dt" -le "$worst" ] || worst=$dt
+        fi
+        samples=$((samples + 1))
+        nap
     done
+    nap_close
+    peak=$(cat "$pdir/pids.peak" 2>/dev/null || echo n/a)
     t0=$EPOCHREALTIME
     berth delete --force "$id"
     t1=$EPOCHREALTIME
     del=$(((${t1/./} - ${t0/./}) / 1000))
-    note "pids: shell fork bomb: highest pids.current $maxp (limit 64); slowest host fork+exec ${worst} ms; delete --force took ${del} ms"
-    [ "$maxp" -le 64 ] && [ "$maxp" -ge 56 ]
-    [ "$worst" -lt 1000 ]
+    note "pids: shell fork bomb: pids.current at most $maxp in $samples samples, pids.peak $peak (limit 64); slowest host fork+exec ${worst} ms; delete --force took ${del} ms"
+    [ "$maxp" -le 64 ] && [ "$maxp" -ge 48 ]
+    [ "$peak" = n/a ] || [ "$peak" -le 64 ]
+    [ "$worst" -lt "$RESPONSIVE_MS" ]
     [ "$del" -lt 10000 ]
     assert_nothing_left
 }
@@ -408,8 +508,7 @@ no_cgroup_named() {
 # cpu
 
 @test "cgroups: cpu: quota 20000/100000 holds a busy loop to about 20% of a CPU" {
-    update_config '.linux.resources.cpu = {quota: 20000, period: 100000}'
-    set_args "$TESTHELPER" spin 3600
+    configure '.linux.resources.cpu = {quota: 20000, period: 100000}' -- "$TESTHELPER" spin 3600
     id=$(container_id)
     create_started "$id"
     acct=$(cpu_acct_dir "$PID")
@@ -434,8 +533,7 @@ no_cgroup_named() {
 # update
 
 @test "cgroups: update: raising memory lets an allocation succeed; lowering below usage with checkBeforeUpdate is refused" {
-    update_config '.linux.resources.memory = {limit: 33554432}'
-    set_args sleep 1000
+    configure '.linux.resources.memory = {limit: 33554432}' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     mdir=$(cg_dir memory "$PID")
@@ -474,8 +572,7 @@ forks_in() {
 }
 
 @test "cgroups: update: pids.limit raised and lowered on a live container" {
-    update_config '.linux.resources.pids = {limit: 10}'
-    set_args sleep 1000
+    configure '.linux.resources.pids = {limit: 10}' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     pdir=$(cg_dir pids "$PID")
@@ -495,8 +592,7 @@ forks_in() {
 }
 
 @test "cgroups: update: cpu quota raised, period alone keeps the quota, lowered; each measured" {
-    update_config '.linux.resources.cpu = {quota: 20000, period: 100000}'
-    set_args "$TESTHELPER" spin 3600
+    configure '.linux.resources.cpu = {quota: 20000, period: 100000}' -- "$TESTHELPER" spin 3600
     id=$(container_id)
     create_started "$id"
     acct=$(cpu_acct_dir "$PID")
@@ -527,8 +623,7 @@ forks_in() {
 }
 
 @test "cgroups: update: --resources from stdin and from a file, flags win, later updates keep earlier values" {
-    update_config '.linux.resources.pids = {limit: 100} | .linux.resources.memory = {limit: 67108864}'
-    set_args sleep 1000
+    configure '.linux.resources.pids = {limit: 100} | .linux.resources.memory = {limit: 67108864}' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     pdir=$(cg_dir pids "$PID")
@@ -586,15 +681,14 @@ freezer_state() {
 }
 
 @test "cgroups: pause freezes a counter (status paused), resume continues it" {
-    update_config '.root.readonly = false'
-    set_args "$TESTHELPER" counter /count
+    configure '.root.readonly = false' -- "$TESTHELPER" counter /count
     id=$(container_id)
     create_started "$id"
     wait_for_file "$ROOTFS/count" '^[0-9]+$'
     retry 200 0.05 number_at_least "$ROOTFS/count" 3
 
     berth pause "$id"
-    [ "$(state_field "$id" .status)" = paused ]
+    [ "$(status_of "$id")" = paused ]
     [ "$(freezer_state "$PID")" = FROZEN ]
     a=$(cat "$ROOTFS/count")
     sleep 0.5
@@ -604,7 +698,7 @@ freezer_state() {
     assert_refused paused
 
     berth resume "$id"
-    [ "$(state_field "$id" .status)" = running ]
+    [ "$(status_of "$id")" = running ]
     [ "$(freezer_state "$PID")" = THAWED ]
     sleep 0.3
     c=$(cat "$ROOTFS/count")
@@ -615,8 +709,7 @@ freezer_state() {
 }
 
 @test "cgroups: exec into a paused container fails clearly; --ignore-paused runs it once resumed" {
-    update_config '.root.readonly = false'
-    set_args sleep 1000
+    configure '.root.readonly = false' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     berth pause "$id"
@@ -629,7 +722,7 @@ freezer_state() {
     sleep 1
     # Frozen with the rest: it has not run while the container is paused.
     [ ! -e "$ROOTFS/ran2" ]
-    [ "$(state_field "$id" .status)" = paused ]
+    [ "$(status_of "$id")" = paused ]
     berth resume "$id"
     retry 100 0.05 test -e "$ROOTFS/ran2"
     wait "$epid"
@@ -643,7 +736,7 @@ freezer_state() {
     retry 50 0.05 has_children "$PID" 2
     kids=$(pgrep -P "$PID")
     berth pause "$id"
-    [ "$(state_field "$id" .status)" = paused ]
+    [ "$(status_of "$id")" = paused ]
     timeout 20 "$BERTH" --root "$BERTH_ROOT" delete --force "$id"
     run berth state "$id"
     [ "$status" -ne 0 ]
@@ -701,7 +794,7 @@ freezer_state() {
         retry 50 0.1 pid_gone "$p"
     done
     ! pid_gone "$PID"
-    [ "$(state_field "$id" .status)" = running ]
+    [ "$(status_of "$id")" = running ]
 
     berth kill --all "$id" KILL
     wait_for_status "$id" stopped 10
@@ -711,8 +804,7 @@ freezer_state() {
 # what the host cannot do is an error naming the resource and the mode
 
 @test "cgroups: unified memory.high: applied on cgroup v2, elsewhere an error naming it and the mode" {
-    update_config '.linux.resources.unified = {"memory.high": "67108864"}'
-    set_args sleep 1000
+    configure '.linux.resources.unified = {"memory.high": "67108864"}' -- sleep 1000
     id=$(container_id)
     try_create "$id"
     if [ "$CG_MODE" = unified ]; then
@@ -720,7 +812,7 @@ freezer_state() {
             echo "$stderr" >&2
             false
         }
-        pid=$(state_field "$id" .pid)
+        pid=$PID
         [ "$(cat "$(cg_dir unified "$pid")/memory.high")" = 67108864 ]
     else
         status=$status output=$stderr assert_refused memory.high "$CG_MODE_WORD"
@@ -729,12 +821,11 @@ freezer_state() {
 }
 
 @test "cgroups: blockIO.weight: written where the host has a weight file, else an error naming it and the mode" {
-    update_config '.linux.resources.blockIO = {weight: 300}'
-    set_args sleep 1000
+    configure '.linux.resources.blockIO = {weight: 300}' -- sleep 1000
     id=$(container_id)
     try_create "$id"
     if [ "$status" -eq 0 ]; then
-        pid=$(state_field "$id" .pid)
+        pid=$PID
         d=$(cg_dir blkio "$pid")
         v=$(cat "$d/blkio.weight" "$d/blkio.bfq.weight" "$d/io.bfq.weight" "$d/io.weight" 2>/dev/null | head -3 | tr '\n' ' ')
         note "blockIO.weight 300 -> $v"
@@ -778,7 +869,7 @@ freezer_state() {
         if ! awk '$1 == "rdma" && $4 == 1 { f = 1 } END { exit !f }' /proc/cgroups; then
             check_refused rdma '.linux.resources.rdma = {"mlx5_0": {hcaHandles: 3}}'
         fi
-        if [ -z "$(cg_v1_mount net_cls)" ]; then
+        if cg_is_v2 net_cls; then
             check_refused network.classID '.linux.resources.network = {classID: 1048577}'
         fi
     fi
@@ -788,8 +879,8 @@ freezer_state() {
 @test "cgroups: unified keys naming a path outside the container's cgroup, or no file, are refused" {
     set_args true
     n=0
-    for key in ../memory.max ../../cgroup.procs /sys/fs/cgroup/memory.max sub/memory.max \
-        cgroup.procs .. . '' memory.no_such_file; do
+    for key in ../memory.max /sys/fs/cgroup/memory.max sub/memory.max cgroup.procs .. '' \
+        memory.no_such_file; do
         n=$((n + 1))
         cid=$(container_id "k$n")
         update_config '.linux.resources.unified = {($k): "1"}' --arg k "$key"
@@ -820,8 +911,7 @@ hugetlb_files() { # DIR: the limit file (and reservation file) for 2MB pages
 @test "cgroups: hugepageLimits: the 2MB limit is set (on the cgroup2 mount of a hybrid host)" {
     [ -d /sys/kernel/mm/hugepages/hugepages-2048kB ] || skip "the kernel has no 2 MB huge pages"
     grep -qw hugetlb /proc/cgroups || skip "the kernel has no hugetlb controller"
-    update_config '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}]'
-    set_args sleep 1000
+    configure '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}]' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     d=$(cg_dir hugetlb "$PID")
@@ -984,17 +1074,19 @@ own_path() {
 @test "cgroups: a failed create leaves no cgroup behind (invalid cpuset, nested path, bad values)" {
     id=$(container_id)
     set_args true
-    for res in '{"cpu": {"cpus": "99999"}}' '{"cpu": {"mems": "4000"}}' \
-        '{"memory": {"limit": 67108864, "swap": 33554432}}' '{"cpu": {"quota": 1}}'; do
-        for path in "" "$id-p/$id"; do
-            update_config '.linux.resources = $r | .linux.cgroupsPath = $p' \
-                --argjson r "$res" --arg p "$path"
-            try_create "$id"
-            note "create with $res${path:+ in $path}: $stderr"
-            [ "$status" -ne 0 ]
-            assert_nothing_left
-            no_cgroup_named "$id-p"
-        done
+    # RESOURCES|CGROUPSPATH: an invalid cpuset fails once the directories exist, swap below
+    # the limit before any exists, a quota under the kernel's minimum while writing.
+    for c in '{"cpu": {"cpus": "99999"}}|' "{\"cpu\": {\"cpus\": \"99999\"}}|$id-p/$id" \
+        "{\"cpu\": {\"mems\": \"4000\"}}|$id-p/$id" '{"memory": {"limit": 67108864, "swap": 33554432}}|' \
+        "{\"cpu\": {\"quota\": 1}}|$id-p/q/$id"; do
+        res=${c%%|*}
+        path=${c#*|}
+        update_config '.linux.resources = $r | .linux.cgroupsPath = $p' --argjson r "$res" --arg p "$path"
+        try_create "$id"
+        note "create with $res${path:+ in $path}: $stderr"
+        [ "$status" -ne 0 ]
+        assert_nothing_left
+        no_cgroup_named "$id-p"
     done
 }
 
@@ -1076,8 +1168,7 @@ ms() {
 
 @test "cgroups v2: unified memory.high throttles without an OOM kill; update lifts it" {
     require_unified
-    update_config '.linux.resources.unified = {"memory.high": "16777216"}'
-    set_args sleep 1000
+    configure '.linux.resources.unified = {"memory.high": "16777216"}' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     d=$(cg_dir unified "$PID")
@@ -1139,8 +1230,7 @@ shares_to_weight() {
 
 @test "cgroups v2: cpu.shares become cpu.weight by the quadratic conversion (1024 -> 100)" {
     require_unified
-    update_config '.linux.resources.cpu = {shares: 1024}'
-    set_args sleep 1000
+    configure '.linux.resources.cpu = {shares: 1024}' -- sleep 1000
     id=$(container_id)
     create_started "$id"
     d=$(cg_dir unified "$PID")
@@ -1183,13 +1273,19 @@ shares_to_weight() {
     left=$(cat "$busy/cgroup.subtree_control")
     kill "$spid"
     wait "$spid" || true
-    retry 50 0.1 rmdir "$busy"
+    retry 50 0.1 rmdir "$busy" || true
     note "cgroupsPath below a cgroup with processes: $stderr"
-    assert_refused "$id-busy" "internal process"
+    [ "$status" -ne 0 ]
+    bad=0
+    [[ $stderr == *"$id-busy"* && $stderr == *"internal process"* ]] || {
+        echo "the error does not explain the no internal processes rule: $stderr" >&2
+        bad=1
+    }
     # Nothing left behind: not even controllers switched on in a cgroup berth did not make.
     [ -z "$left" ] || {
         echo "the failed create left \"$left\" in $busy/cgroup.subtree_control" >&2
-        false
+        bad=1
     }
+    [ "$bad" = 0 ]
     assert_nothing_left
 }

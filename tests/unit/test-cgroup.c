@@ -21,13 +21,13 @@
 static void test_shares_to_weight(void)
 {
     CHECK_INT(cg_shares_to_weight(2), 1);
-    CHECK_INT(cg_shares_to_weight(1024), 39);
+    CHECK_INT(cg_shares_to_weight(1024), 100); /* the defaults meet */
     CHECK_INT(cg_shares_to_weight(262144), 10000);
     CHECK_INT(cg_shares_to_weight(0), 0); /* unset stays unset */
     CHECK_INT(cg_shares_to_weight(1), 1); /* clamped like the kernel */
     CHECK_INT(cg_shares_to_weight(1000000), 10000);
-    CHECK_INT(cg_shares_to_weight(512), 20);
-    CHECK_INT(cg_shares_to_weight(2048), 79);
+    CHECK_INT(cg_shares_to_weight(512), 59);
+    CHECK_INT(cg_shares_to_weight(2048), 174);
     CHECK_INT(cg_blkio_weight_to_io_weight(10), 1);
     CHECK_INT(cg_blkio_weight_to_io_weight(1000), 10000);
     CHECK_INT(cg_blkio_weight_to_io_weight(500), 4950);
@@ -610,7 +610,7 @@ static void test_fake_v2(void)
     CHECK_FILE(dir, "memory.max", "33554432");
     CHECK_FILE(dir, "memory.swap.max", "33554432"); /* 64 MiB total - 32 MiB memory */
     CHECK_FILE(dir, "memory.low", "16777216");
-    CHECK_FILE(dir, "cpu.weight", "39");
+    CHECK_FILE(dir, "cpu.weight", "100");
     CHECK_FILE(dir, "cpu.max", "20000 100000");
     CHECK_FILE(dir, "cpu.max.burst", "1000");
     CHECK_FILE(dir, "cpu.idle", "0");
@@ -982,7 +982,7 @@ static void test_stats_json(void)
                  "\"throttling\":{\"throttledPeriods\":3}},"
                  "\"memory\":{\"cache\":4096,\"usage\":{\"limit\":200,\"usage\":100,\"failcnt\":1},"
                  "\"swap\":{\"limit\":0,\"failcnt\":0},\"kernel\":{\"limit\":0,\"failcnt\":0},"
-                 "\"kernelTCP\":{\"limit\":0,\"failcnt\":0},\"raw\":{\"anon\":8192,\"file\":4096}},"
+                 "\"kernelTCP\":{\"limit\":0,\"failcnt\":0},\"raw\":{\"anon\":8192,\"file\":4096,\"oom_kill\":0}},"
                  "\"pids\":{\"current\":2},"
                  "\"blkio\":{\"ioServiceBytesRecursive\":[{\"major\":8,\"op\":\"Read\",\"value\":"
                  "512},{\"major\":8,\"op\":\"Write\"}]},"
