@@ -349,8 +349,12 @@ static int stream_events(struct cli *cli, const char *id, long interval_ms)
     int64_t next = now_ms();
     for (;;) {
         _cleanup_free_ char *json = NULL;
-        if (container_stats_json(&cli->rt, id, &json, &ooms) < 0)
+        if (container_stats_json(&cli->rt, id, &json, &ooms) < 0) {
+            /* the container stopped, or was deleted while we watched: the stream ends */
+            if (!first && (err_code() == ESRCH || err_code() == ENOENT))
+                return 0;
             return err_code() == ESRCH ? 0 : cli_fail(cli, id);
+        }
         if (!first && ooms > seen) {
             char oom[1200];
             snprintf(oom, sizeof(oom), "{\"type\":\"oom\",\"id\":\"%s\"}", id);
