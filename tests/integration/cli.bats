@@ -311,7 +311,7 @@ setup() {
 
     "$BERTH" --root "$root2" create --bundle "$BERTH_BUNDLE" "$(container_id 2)"
     [ -d "$root2/$(container_id 2)" ]
-    [ "$(stat -c %a "$root2")" = 700 ]
+    [ "$(stat -c %a "$root2")" = 711 ]
     [ "$(berth list -q)" = "$(container_id)" ]
     [ "$("$BERTH" --root "$root2" list -q)" = "$(container_id 2)" ]
     "$BERTH" --root "$root2" delete --force "$(container_id 2)"
