@@ -4,7 +4,8 @@
 # output is "N passed, N failed, N skipped". Run as root on Debian 12: tests/run-all.sh
 #
 # Environment: BERTH_TESTS_SKIP_DEPS=1 (don't apt-get), BERTH_TESTS_ONLY="unit bats vm asan"
-# (a subset), BERTH_TESTS_BATS="file.bats ..." (some bats files), BERTH_TESTS_JOBS (make -j).
+# (a subset), BERTH_TESTS_BATS="file.bats ..." (some bats files), BERTH_TESTS_JOBS (make -j),
+# BERTH_TESTS_SUITE_TIMEOUT (seconds one suite may take, default 1200).
 set -uo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,8 +55,13 @@ run_tap() {
     local name=$1 log
     shift
     log=$LOGDIR/$(echo "$name" | tr '/ ' '__').tap
-    "$@" 2>&1 | tee "$log"
+    # a watchdog per suite: a hang becomes that suite's failures, not a CI run that times out
+    timeout -k 30 "${BERTH_TESTS_SUITE_TIMEOUT:-1200}" "$@" 2>&1 | tee "$log"
     local status=${PIPESTATUS[0]}
+    if [ "$status" -eq 124 ]; then
+        failed=$((failed + 1))
+        failures+=("$name: killed after ${BERTH_TESTS_SUITE_TIMEOUT:-1200} s")
+    fi
     count_tap "$name" "$log" "$status"
 }
 

@@ -282,7 +282,7 @@ timed_read() {
 # 10 Mbit/s), timed where the bytes come out of the container's own socket
 rate_to_ctr() {
     local id=$1 addr=$2 port=$3 out=$BATS_TEST_TMPDIR/rx-$3 tx
-    (timeout 30 "$BERTH" --root "$BERTH_ROOT" exec "$id" nc -l -p "$port" | timed_read 96 >"$out") &
+    (timeout --foreground -k 5 30 "$BERTH" --root "$BERTH_ROOT" exec "$id" nc -l -p "$port" | timed_read 96 >"$out") &
     local rx=$!
     sleep 0.5
     timeout 30 nsenter --net="/run/netns/$NS" socat -u OPEN:/dev/zero TCP:"$addr:$port" 2>/dev/null &
@@ -299,7 +299,7 @@ rate_from_ctr() {
     (timeout 30 nsenter --net="/run/netns/$NS" socat -u TCP-LISTEN:"$port",reuseaddr - | timed_read 96 >"$out") &
     local rx=$!
     sleep 0.3
-    timeout 30 "$BERTH" --root "$BERTH_ROOT" exec "$id" sh -c "cat /dev/zero | nc $gw $port" >/dev/null 2>&1 &
+    timeout --foreground -k 5 30 "$BERTH" --root "$BERTH_ROOT" exec "$id" sh -c "cat /dev/zero | nc $gw $port" >/dev/null 2>&1 &
     tx=$!
     wait "$rx" || true
     kill "$tx" 2>/dev/null || true

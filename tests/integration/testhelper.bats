@@ -489,6 +489,8 @@ STATUS=all good" ]
 
     # A process that mentions the bundle, like a stray runtime process would.
     (exec -a "fake-shim $BERTH_BUNDLE" sleep 60) &
+    # the subshell is bash until its exec: wait for the name teardown must find
+    retry 100 0.05 grep -qa fake-shim "/proc/$!/cmdline"
     mkdir "$BATS_TEST_TMPDIR/mnt"
     mount -t tmpfs none "$BATS_TEST_TMPDIR/mnt"
     cgparent=/sys/fs/cgroup/pids
