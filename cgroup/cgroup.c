@@ -186,7 +186,7 @@ struct cg_hier *cg_locate(const struct cgroup *cg, enum cg_ctrl c)
         if (!cg->h[i].unified && (cg->h[i].ctrls & CG_BIT(c)))
             return &cg->h[i];
     struct cg_hier *u = cg_unified(cg);
-    if (u && (u->ctrls & CG_BIT(c)))
+    if (u && (cg_v2_ctrls(u) & CG_BIT(c)))
         return u;
     return NULL;
 }
@@ -219,10 +219,19 @@ int cg_v2_refresh(struct cg_hier *h)
 {
     uint32_t m;
     int r = cg_v2_read_ctrls(h->dir, "cgroup.controllers", &m);
+    h->ctrls_stale = false;
     if (r < 0)
         return r;
     h->ctrls = m;
     return 0;
+}
+
+uint32_t cg_v2_ctrls(struct cg_hier *h)
+{
+    /* a cgroup already gone simply offers nothing */
+    if (h->ctrls_stale && cg_v2_refresh(h) < 0)
+        err_clear();
+    return h->ctrls;
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
@@ -834,7 +843,7 @@ int cgroup_update(struct cgroup *cg, const struct spec_resources *r)
     struct cg_hier *u = cg_unified(cg);
     if (u) {
         uint32_t needed = v2_needed(cg, r);
-        if (needed & ~u->ctrls) {
+        if (needed & ~cg_v2_ctrls(u)) {
             ret = v2_enable(cg, u, needed, needed);
             if (ret < 0)
                 return ret;

@@ -50,8 +50,9 @@ struct cg_hier {
     char *dir;        /* its directory: mountpoint + rel (minus mount_root) */
     char *top;        /* the highest directory cgroup_create made, or NULL */
     bool unified;
-    uint32_t ctrls; /* v1: bound controllers; v2: controllers offered to the leaf */
-    bool created;   /* the leaf was made by this cgroup_create (for rollback) */
+    uint32_t ctrls;   /* v1: bound controllers; v2: controllers offered to the leaf */
+    bool ctrls_stale; /* v2: ctrls not read yet (loaded from state; read on first use) */
+    bool created;     /* the leaf was made by this cgroup_create (for rollback) */
 };
 
 struct cgroup {
@@ -74,6 +75,7 @@ char *cg_v1_name_from_superopts(const char *opts, char *const *known);
 bool cg_same_set(const char *a, const char *b);
 /* Re-read the controllers a cgroup2 leaf is offered (its cgroup.controllers). */
 int cg_v2_refresh(struct cg_hier *h);
+uint32_t cg_v2_ctrls(struct cg_hier *h);
 /* The controllers listed in a cgroup.controllers / cgroup.subtree_control file. */
 int cg_v2_read_ctrls(const char *dir, const char *file, uint32_t *out);
 

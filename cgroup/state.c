@@ -124,9 +124,8 @@ static int read_hier(const struct json *o, size_t idx, struct cg_hier *h)
     h->dir = xstrdup(dir);
     h->top = top ? xstrdup(top) : NULL;
     if (unified) {
-        /* what the leaf is offered now; a cgroup already gone simply offers nothing */
-        if (cg_v2_refresh(h) < 0)
-            err_clear();
+        /* what the leaf is offered now, read when first needed: list and state never need it */
+        h->ctrls_stale = true;
     } else {
         _cleanup_free_ char *copy = xstrdup(name);
         char *save = NULL;

@@ -50,75 +50,109 @@ static int list_opt(struct cli *cli, int opt, const char *arg, void *data)
     return 0;
 }
 
-static const char *owner_name(const char *root, const char *id, char *buf, size_t size)
+/* The user name of uid; containers are nearly always made by one user, so remember the last. */
+static const char *owner_name(uid_t uid)
 {
-    struct stat st;
-    _cleanup_free_ char *p = state_dir_path(root, id);
-    if (stat(p, &st) < 0)
-        return "";
-    struct passwd *pw = getpwuid(st.st_uid);
-    if (pw)
-        snprintf(buf, size, "%s", pw->pw_name);
-    else
-        snprintf(buf, size, "#%u", (unsigned)st.st_uid);
-    return buf;
+    static char name[64];
+    static uid_t cached = (uid_t)-1;
+    if (uid != cached || !name[0]) {
+        struct passwd *pw = getpwuid(uid);
+        if (pw)
+            snprintf(name, sizeof(name), "%s", pw->pw_name);
+        else
+            snprintf(name, sizeof(name), "#%u", (unsigned)uid);
+        cached = uid;
+    }
+    return name;
+}
+
+enum { COLS = 6 };
+
+/* Rows of the table, kept until every column's width is known. */
+struct table {
+    char *(*cells)[COLS];
+    size_t n, cap;
+};
+
+static int table_add(const struct container_info *c, void *ctx)
+{
+    struct table *t = ctx;
+    const struct container_state *st = c->st;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->cells = xreallocarray(t->cells, t->cap, sizeof(*t->cells));
+    }
+    char *row[COLS] = {xstrdup(st->id),
+                       xasprintf("%d", c->status == STATUS_STOPPED ? 0 : (int)st->pid),
+                       xstrdup(status_name(c->status)),
+                       xstrdup(st->bundle),
+                       xstrdup(st->created),
+                       xstrdup(owner_name(st->file_uid))};
+    memcpy(t->cells[t->n++], row, sizeof(row));
+    return 0;
 }
 
 /* Go's text/tabwriter with minwidth 12, padding 3, as runc prints its table. */
-static void print_table(const struct cli *cli, const struct container_info *l, size_t n)
+static void table_print(const struct table *t)
 {
-    enum { COLS = 6 };
-    char pid[n + 1][16], owner[n + 1][64];
-    const char *cells[n + 1][COLS];
     const char *head[COLS] = {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"};
-    memcpy(cells[0], head, sizeof(head));
-    for (size_t i = 0; i < n; i++) {
-        const struct container_state *st = l[i].st;
-        snprintf(pid[i], sizeof(pid[i]), "%d", l[i].status == STATUS_STOPPED ? 0 : (int)st->pid);
-        const char *row[COLS] = {st->id,
-                                 pid[i],
-                                 status_name(l[i].status),
-                                 st->bundle,
-                                 st->created,
-                                 owner_name(cli->rt.root, st->id, owner[i], sizeof(owner[i]))};
-        memcpy(cells[i + 1], row, sizeof(row));
-    }
     size_t width[COLS] = {0};
-    for (size_t i = 0; i <= n; i++)
+    for (int c = 0; c < COLS - 1; c++)
+        width[c] = strlen(head[c]) + 3;
+    for (size_t i = 0; i < t->n; i++)
         for (int c = 0; c < COLS - 1; c++) {
-            size_t w = strlen(cells[i][c]) + 3;
+            size_t w = strlen(t->cells[i][c]) + 3;
             if (w > width[c])
                 width[c] = w;
         }
     for (int c = 0; c < COLS - 1; c++)
         if (width[c] < 12)
             width[c] = 12;
-    for (size_t i = 0; i <= n; i++) {
+    for (size_t i = 0; i <= t->n; i++) {
+        const char *const *row = i ? (const char *const *)t->cells[i - 1] : head;
         for (int c = 0; c < COLS - 1; c++)
-            printf("%-*s", (int)width[c], cells[i][c]);
-        printf("%s\n", cells[i][COLS - 1]);
+            printf("%-*s", (int)width[c], row[c]);
+        printf("%s\n", row[COLS - 1]);
     }
 }
 
-static void print_json(const struct cli *cli, const struct container_info *l, size_t n)
+static void table_free(struct table *t)
 {
-    if (n == 0) {
-        puts("null"); /* runc encodes its empty list as null */
-        return;
-    }
+    for (size_t i = 0; i < t->n; i++)
+        for (int c = 0; c < COLS; c++)
+            free(t->cells[i][c]);
+    free(t->cells);
+}
+
+static int print_id(const struct container_info *c, void *ctx)
+{
+    (void)ctx;
+    puts(c->st->id);
+    return 0;
+}
+
+static int json_add(const struct container_info *c, void *ctx)
+{
+    struct jw *w = ctx;
+    struct container_state st = *c->st;
+    st.owner = (char *)owner_name(st.file_uid);
+    state_write_oci(w, &st, c->status, true);
+    return 0;
+}
+
+static int print_json(const struct cli *cli)
+{
     struct jw w;
     jw_init(&w, NULL);
     jw_array_begin(&w);
-    for (size_t i = 0; i < n; i++) {
-        char owner[64];
-        struct container_state st = *l[i].st;
-        st.owner = (char *)owner_name(cli->rt.root, st.id, owner, sizeof(owner));
-        state_write_oci(&w, &st, l[i].status, true);
-    }
+    int r = container_list(&cli->rt, json_add, &w);
     jw_array_end(&w);
     jw_putc(&w, '\n');
-    fwrite(w.buf, 1, w.len, stdout);
+    /* runc encodes its empty list as null */
+    if (r == 0)
+        fputs(strcmp(w.buf, "[]\n") ? w.buf : "null\n", stdout);
     jw_free(&w);
+    return r;
 }
 
 static int cmd_list_run(struct cli *cli, int argc, char **argv)
@@ -133,19 +167,18 @@ static int cmd_list_run(struct cli *cli, int argc, char **argv)
         return r > 0 ? 0 : 1;
     if (cli_require_args(cli, argc, optind, 0, "none") < 0)
         return 1;
-    struct container_info *l;
-    size_t n;
-    if (container_list(&cli->rt, &l, &n) < 0)
-        return cli_fail(cli, NULL);
     if (a.quiet)
-        for (size_t i = 0; i < n; i++)
-            puts(l[i].st->id);
+        r = container_list(&cli->rt, print_id, NULL);
     else if (a.json)
-        print_json(cli, l, n);
-    else
-        print_table(cli, l, n);
-    container_list_free(l, n);
-    return 0;
+        r = print_json(cli);
+    else {
+        struct table t = {0};
+        r = container_list(&cli->rt, table_add, &t);
+        if (r == 0)
+            table_print(&t);
+        table_free(&t);
+    }
+    return r < 0 ? cli_fail(cli, NULL) : 0;
 }
 
 const struct command cmd_list = {

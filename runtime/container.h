@@ -48,11 +48,14 @@ int container_delete(const struct runtime_opts *rt, const char *id, bool force);
 int container_state_json(const struct runtime_opts *rt, const char *id, char **out);
 
 struct container_info {
-    struct container_state *st;
+    const struct container_state *st;
     enum container_status status;
 };
-int container_list(const struct runtime_opts *rt, struct container_info **out, size_t *n);
-void container_list_free(struct container_info *list, size_t n);
+/* Call fn for every container under the root, in id order, with one state in memory at a
+ * time (a host with thousands of containers lists in flat memory). A negative return from
+ * fn stops the walk and is returned. */
+typedef int (*container_visit_fn)(const struct container_info *c, void *ctx);
+int container_list(const struct runtime_opts *rt, container_visit_fn fn, void *ctx);
 
 /* Apply an OCI resources JSON document (only the fields it sets) to a live container and
  * keep the result for later updates. */

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,7 +24,7 @@ int container_cgroup(const struct container_state *st, struct cgroup **out)
 {
     *out = NULL;
     if (!st->cgroup_json)
-        return 0;
+        return st->cgroup_doc ? cgroup_state_read(st->cgroup_doc, out) : 0;
     struct arena a = {0};
     struct json *v;
     int r = json_parse(&a, st->cgroup_json, strlen(st->cgroup_json), "cgroup state", &v);
@@ -196,6 +197,7 @@ int container_delete(const struct runtime_opts *rt, const char *id, bool force)
     enum container_status status;
     if ((r = container_load(rt, id, true, &dirfd, &st, &status)) < 0)
         return r;
+    state_records_text(st);
     if ((status == STATUS_RUNNING || status == STATUS_PAUSED) && !force)
         return err_setx(EBUSY,
                         "cannot delete container %s that is not stopped: %s (use delete --force)",
@@ -231,23 +233,81 @@ int container_state_json(const struct runtime_opts *rt, const char *id, char **o
     return 0;
 }
 
-static int cmp_info(const void *a, const void *b)
-{
-    return strcmp(((const struct container_info *)a)->st->id,
-                  ((const struct container_info *)b)->st->id);
-}
-
 /* Directory entries that can hold a container: ids, and "_<sha256>" for long ids. */
 static bool container_entry(const char *name)
 {
     return name[0] == '_' ? strlen(name) == 65 : id_validate(name) == 0;
 }
 
-int container_list(const struct runtime_opts *rt, struct container_info **out, size_t *n)
+struct list_entry {
+    char *name; /* under the root */
+    char *id;   /* the name, or for "_<sha256>" the id its state records */
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct list_entry *)a)->id, ((const struct list_entry *)b)->id);
+}
+
+static void list_entries_free(struct list_entry *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].id != l[i].name)
+            free(l[i].id);
+        free(l[i].name);
+    }
+    free(l);
+}
+
+/* The id a long-id directory holds (NULL when it has no readable state). */
+static char *hashed_entry_id(int rootfd, const char *name)
+{
+    _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct container_state *st;
+    if (fd < 0 || state_load(fd, name, &st) < 0)
+        return NULL;
+    char *id = xstrdup(st->id);
+    state_free(st);
+    return id;
+}
+
+/* The container directories under the root, sorted by id. */
+static void list_entries(DIR *d, struct list_entry **out, size_t *n)
+{
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!container_entry(de->d_name))
+            continue;
+        char *name = xstrdup(de->d_name);
+        char *id = name[0] == '_' ? hashed_entry_id(dirfd(d), name) : name;
+        if (!id) {
+            free(name);
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = xreallocarray(*out, cap, sizeof(**out));
+        }
+        (*out)[(*n)++] = (struct list_entry){.name = name, .id = id};
+    }
+    if (*n)
+        qsort(*out, *n, sizeof(**out), cmp_entry);
+}
+
+static int visit_entry(int rootfd, const char *name, container_visit_fn fn, void *ctx)
+{
+    _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_state_ struct container_state *st = NULL;
+    enum container_status status;
+    if (fd < 0 || load_at(fd, name, &st, &status) < 0)
+        return 0; /* being created, deleted meanwhile, or not ours */
+    return fn(&(struct container_info){.st = st, .status = status}, ctx);
+}
+
+int container_list(const struct runtime_opts *rt, container_visit_fn fn, void *ctx)
 {
     _cleanup_close_ int rootfd = -1;
-    *out = NULL;
-    *n = 0;
     int r = state_root_open(rt->root, false, &rootfd);
     if (r == -ENOENT)
         return 0;
@@ -256,32 +316,13 @@ int container_list(const struct runtime_opts *rt, struct container_info **out, s
     _cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(rootfd));
     if (!d)
         return err_set(errno, "list %s", rt->root);
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!container_entry(de->d_name))
-            continue;
-        _cleanup_close_ int fd =
-                openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct container_state *st;
-        enum container_status status;
-        if (fd < 0 || load_at(fd, de->d_name, &st, &status) < 0)
-            continue; /* being created, or not ours */
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            *out = xreallocarray(*out, cap, sizeof(**out));
-        }
-        (*out)[(*n)++] = (struct container_info){.st = st, .status = status};
-    }
-    err_clear();
-    if (*n)
-        qsort(*out, *n, sizeof(**out), cmp_info);
-    return 0;
-}
-
-void container_list_free(struct container_info *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        state_free(list[i].st);
-    free(list);
+    struct list_entry *l = NULL;
+    size_t n = 0;
+    list_entries(d, &l, &n);
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = visit_entry(dirfd(d), l[i].name, fn, ctx);
+    list_entries_free(l, n);
+    if (r >= 0)
+        err_clear();
+    return r < 0 ? r : 0;
 }

@@ -232,11 +232,13 @@ int state_process_alive(const struct container_state *st)
         return 0;
     if (start != st->pid_start || s == 'Z' || s == 'X')
         return 0;
-    if (st->boot_id[0]) {
-        char now[40];
-        if (read_boot_id(now) == 0 && !streq(now, st->boot_id))
-            return 0;
-    }
+    /* read once per process: list checks every container against it */
+    static char now[40];
+    static int have_now = -1;
+    if (have_now < 0)
+        have_now = read_boot_id(now) == 0;
+    if (st->boot_id[0] && have_now && !streq(now, st->boot_id))
+        return 0;
     return 1;
 }
 
@@ -307,11 +309,15 @@ int state_save(int dirfd, const struct container_state *st)
     jw_kv_string(&w, "bootId", st->boot_id);
     const char *ext_names[] = {"cgroup", "network", "image"};
     const char *ext_values[] = {st->cgroup_json, st->net_json, st->image_json};
+    const struct json *ext_docs[] = {st->cgroup_doc, st->net_doc, st->image_doc};
     for (size_t i = 0; i < ARRAY_SIZE(ext_names); i++) {
-        if (!ext_values[i])
-            continue;
-        jw_key(&w, ext_names[i]);
-        jw_raw(&w, ext_values[i], strlen(ext_values[i]));
+        if (ext_values[i]) {
+            jw_key(&w, ext_names[i]);
+            jw_raw(&w, ext_values[i], strlen(ext_values[i]));
+        } else if (ext_docs[i]) {
+            jw_key(&w, ext_names[i]);
+            jw_value(&w, ext_docs[i]);
+        }
     }
     jw_object_end(&w);
     jw_object_end(&w);
@@ -377,9 +383,45 @@ static int state_parse(struct container_state *st, const struct json *doc, const
         return r;
     if (r > 0)
         snprintf(st->boot_id, sizeof(st->boot_id), "%s", s);
-    st->cgroup_json = subtree_text(&st->arena, json_get(b, "cgroup"));
-    st->net_json = subtree_text(&st->arena, json_get(b, "network"));
-    st->image_json = subtree_text(&st->arena, json_get(b, "image"));
+    st->cgroup_doc = json_get(b, "cgroup");
+    st->net_doc = json_get(b, "network");
+    st->image_doc = json_get(b, "image");
+    return 0;
+}
+
+void state_records_text(struct container_state *st)
+{
+    if (!st->cgroup_json)
+        st->cgroup_json = subtree_text(&st->arena, st->cgroup_doc);
+    if (!st->net_json)
+        st->net_json = subtree_text(&st->arena, st->net_doc);
+    if (!st->image_json)
+        st->image_json = subtree_text(&st->arena, st->image_doc);
+}
+
+/* state.json is only ever replaced by rename, never written in place: its size from fstat
+ * is the size of what one read returns (list reads thousands of them). */
+static int read_state_file(int dirfd, char **out, size_t *len, uid_t *uid)
+{
+    _cleanup_close_ int fd = openat(dirfd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) < 0)
+        return -errno;
+    if (!S_ISREG(sb.st_mode))
+        return -EINVAL;
+    if (sb.st_size > STATE_MAX_SIZE)
+        return -EFBIG;
+    *uid = sb.st_uid;
+    size_t size = (size_t)sb.st_size;
+    _cleanup_free_ char *buf = xmalloc(size + 1);
+    ssize_t n = pread(fd, buf, size, 0);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n != size)
+        return read_all_fd(fd, STATE_MAX_SIZE, out, len); /* a short read: read it the long way */
+    buf[size] = '\0';
+    *out = TAKE_PTR(buf);
+    *len = size;
     return 0;
 }
 
@@ -387,7 +429,8 @@ int state_load(int dirfd, const char *id, struct container_state **out)
 {
     _cleanup_free_ char *text = NULL;
     size_t len;
-    int r = read_file_at(dirfd, STATE_FILE, STATE_MAX_SIZE, &text, &len);
+    uid_t uid = 0;
+    int r = read_state_file(dirfd, &text, &len, &uid);
     if (r == -ENOENT)
         return err_setx(ENOENT,
                         "container %s has no state yet (being created, or left over "
@@ -398,6 +441,7 @@ int state_load(int dirfd, const char *id, struct container_state **out)
     struct container_state *st = xzalloc(sizeof(*st));
     struct json *doc;
     _cleanup_free_ char *what = xasprintf("state of container %s", id);
+    st->file_uid = uid;
     r = json_parse(&st->arena, text, len, what, &doc);
     if (r == 0)
         r = state_parse(st, doc, what);

@@ -30,16 +30,21 @@ struct container_state {
     char *bundle; /* absolute */
     char *rootfs; /* absolute */
     char *owner;
-    char created[64];                      /* RFC 3339 with nanoseconds, UTC */
+    uid_t file_uid;   /* owner of state.json as loaded: who made the container */
+    char created[64]; /* RFC 3339 with nanoseconds, UTC */
     enum container_status recorded_status; /* as last written (created/running) */
     pid_t pid;
     uint64_t pid_start; /* /proc/<pid>/stat field 22: detects pid reuse */
     char boot_id[40];   /* detects a reboot with a persistent --root */
     struct json_kv *annotations;
     size_t n_annotations;
-    char *cgroup_json;   /* the cgroup module's own record (raw JSON) or NULL */
-    char *net_json;      /* reserved for netns/ */
-    char *image_json;    /* reserved for images/ */
+    /* Other modules' records, as JSON text when set by this process; a loaded state has the
+     * parsed trees instead (not re-serialized: list reads every container's state), and
+     * state_records_text() makes the text when a module needs it. Text wins over a tree. */
+    char *cgroup_json; /* cgroup/ */
+    char *net_json;    /* netns/ */
+    char *image_json;  /* images/ */
+    const struct json *cgroup_doc, *net_doc, *image_doc;
     bool detached_stdio; /* informational */
 };
 
@@ -65,6 +70,8 @@ int state_dir_open(int rootfd, const char *id, int *out);
 bool state_dir_busy(int dirfd);
 
 int state_load(int dirfd, const char *id, struct container_state **out);
+/* Fill cgroup_json, net_json and image_json from the parsed trees of a loaded state. */
+void state_records_text(struct container_state *st);
 int state_save(int dirfd, const struct container_state *st);
 void state_free(struct container_state *st);
 
