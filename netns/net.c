@@ -531,6 +531,68 @@ static int pick_names(struct nl *nl, const char *id, struct attachment *a, bool 
     return err_setx(EEXIST, "no free interface name for container %s", id);
 }
 
+/* The host numbers in use on n: the gateways, and each lease's IPv4 and IPv6 (a fixed IPv6
+ * address may hold another number than its IPv4 one). Fails when a lease holds a port or
+ * address the request wants. */
+static int used_numbers(const struct leases *l, const struct network *n,
+                        const struct net_request *req, uint64_t *used, size_t *n_used)
+{
+    *n_used = 0;
+    used[(*n_used)++] = net_index(&n->v4, &n->gw4);
+    if (n->has_v6)
+        used[(*n_used)++] = net_index(&n->v6, &n->gw6);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct lease *e = &l->v[i];
+        for (size_t j = 0; j < e->n_ports; j++)
+            for (size_t k = 0; k < req->n_ports; k++)
+                if (port_conflict(&e->ports[j], &req->ports[k])) {
+                    char p[96];
+                    port_format(&req->ports[k], p, sizeof(p));
+                    return err_setx(EADDRINUSE, "port %s is already published by container %s", p,
+                                    e->id);
+                }
+        if (!streq(e->network, n->name))
+            continue;
+        const struct ipaddr *taken = req->ip4.family && ip_equal(&e->addr, &req->ip4)    ? &req->ip4
+                                     : req->ip6.family && ip_equal(&e->addr6, &req->ip6) ? &req->ip6
+                                                                                         : NULL;
+        if (taken) {
+            char ip[IP_STRLEN];
+            ip_format(taken, ip);
+            return err_setx(EADDRINUSE, "address %s on network %s is taken by container %s", ip,
+                            n->name, e->id);
+        }
+        used[(*n_used)++] = net_index(&n->v4, &e->addr);
+        if (n->has_v6 && e->addr6.family && net_contains(&n->v6, &e->addr6))
+            used[(*n_used)++] = net_index(&n->v6, &e->addr6);
+    }
+    return 0;
+}
+
+/* The host number of the container's address on n (the requested one, or a free one). */
+static int pick_number(const struct leases *l, const struct network *n,
+                       const struct net_request *req, uint64_t *idx)
+{
+    _cleanup_free_ uint64_t *used = xcalloc(2 * l->n + 2, sizeof(*used));
+    size_t n_used;
+    int r = used_numbers(l, n, req, used, &n_used);
+    if (r < 0)
+        return r;
+    if (req->ip4.family) {
+        *idx = net_index(&n->v4, &req->ip4);
+        return 0;
+    }
+    *idx = ipam_pick(net_last_index(&n->v4), used, n_used);
+    if (*idx)
+        return 0;
+    char cidr[CIDR_STRLEN];
+    cidr_format(&n->v4, cidr);
+    return err_setx(ENOSPC,
+                    "network %s: subnet %s is exhausted (all %llu addresses are "
+                    "leased): delete containers or use a larger subnet",
+                    n->name, cidr, (unsigned long long)(n_used - 1));
+}
+
 static int lease_address(const char *root, int dirfd, const struct network *n,
                          const struct net_request *req, const char *id, pid_t pid,
                          struct attachment *a)
@@ -539,55 +601,14 @@ static int lease_address(const char *root, int dirfd, const struct network *n,
     int r = leases_load(dirfd, &l);
     if (r < 0)
         return r;
-    leases_reclaim(root, &l);
-    /* host numbers in use: the gateways, and each lease's IPv4 and IPv6 (a fixed IPv6
-     * address may hold another number than its IPv4 one) */
-    uint64_t *used = xcalloc(2 * l.n + 2, sizeof(*used));
-    size_t n_used = 0;
-    used[n_used++] = net_index(&n->v4, &n->gw4);
-    if (n->has_v6)
-        used[n_used++] = net_index(&n->v6, &n->gw6);
-    for (size_t i = 0; i < l.n; i++) {
-        const struct lease *e = &l.v[i];
-        for (size_t j = 0; j < e->n_ports && r == 0; j++)
-            for (size_t k = 0; k < req->n_ports && r == 0; k++)
-                if (port_conflict(&e->ports[j], &req->ports[k])) {
-                    char p[96];
-                    port_format(&req->ports[k], p, sizeof(p));
-                    r = err_setx(EADDRINUSE, "port %s is already published by container %s", p,
-                                 e->id);
-                }
-        if (r == 0 && streq(e->network, n->name)) {
-            const struct ipaddr *taken =
-                    req->ip4.family && ip_equal(&e->addr, &req->ip4)    ? &req->ip4
-                    : req->ip6.family && ip_equal(&e->addr6, &req->ip6) ? &req->ip6
-                                                                        : NULL;
-            if (taken) {
-                char ip[IP_STRLEN];
-                ip_format(taken, ip);
-                r = err_setx(EADDRINUSE, "address %s on network %s is taken by container %s", ip,
-                             n->name, e->id);
-            }
-            used[n_used++] = net_index(&n->v4, &e->addr);
-            if (n->has_v6 && e->addr6.family && net_contains(&n->v6, &e->addr6))
-                used[n_used++] = net_index(&n->v6, &e->addr6);
-        }
-    }
+    /* Leases of containers that are gone are only looked for when they stand in the way:
+     * checking every lease on every attach made a create cost O(containers on the host). */
     uint64_t idx = 0;
-    if (r == 0 && req->ip4.family) {
-        idx = net_index(&n->v4, &req->ip4);
-    } else if (r == 0) {
-        idx = ipam_pick(net_last_index(&n->v4), used, n_used);
-        if (!idx) {
-            char cidr[CIDR_STRLEN];
-            cidr_format(&n->v4, cidr);
-            r = err_setx(ENOSPC,
-                         "network %s: subnet %s is exhausted (all %llu addresses are "
-                         "leased): delete containers or use a larger subnet",
-                         n->name, cidr, (unsigned long long)(n_used - 1));
-        }
+    r = pick_number(&l, n, req, &idx);
+    if (r < 0 && leases_reclaim(root, &l) > 0) {
+        err_clear();
+        r = pick_number(&l, n, req, &idx);
     }
-    free(used);
     if (r == 0) {
         net_nth(&n->v4, idx, &a->ip4);
         a->prefix4 = n->v4.prefix;

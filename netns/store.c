@@ -398,8 +398,11 @@ int leases_save(int dirfd, const struct leases *l)
 static bool lease_stale(int rootfd, const struct lease *e)
 {
     struct stat st;
-    if (id_validate(e->id) < 0 || fstatat(rootfd, e->id, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        !S_ISDIR(st.st_mode))
+    char dir[STATE_DIR_NAME_MAX];
+    if (id_validate(e->id) < 0)
+        return true;
+    state_dir_name(e->id, dir);
+    if (fstatat(rootfd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
         return true;
     if (e->pid <= 0)
         return false; /* being attached */
