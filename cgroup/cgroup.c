@@ -463,12 +463,33 @@ static const char *hier_label(const struct cg_hier *h)
 }
 
 /* A directory of a v1 cpuset is unusable until it has cpus and mems: copy the parent's. */
-static int cpuset_v1_init(const struct cgroup *cg, const char *dir)
+/*
+ * Giving CPUs to a v1 cpuset that has sched_load_balance set makes the kernel rebuild the
+ * sched domains of every cpuset on the host: a create cost that grows with the containers
+ * already there. While the hierarchy's root balances across all CPUs the flag of a child
+ * changes nothing (cgroup-v1/cpusets.rst 1.7), so a new cpuset is made with it off first.
+ */
+static void cpuset_v1_skip_rebuild(const struct cg_hier *h, const char *dir)
+{
+    struct cg_hier root = {.dir = h->mountpoint};
+    _cleanup_free_ char *flag = NULL;
+    if (cg_read(&root, "cpuset.sched_load_balance", &flag) < 0 || !startswith(flag, "1")) {
+        err_clear();
+        return;
+    }
+    _cleanup_free_ char *path = xasprintf("%s/cpuset.sched_load_balance", dir);
+    int r = write_string_at(AT_FDCWD, path, "0");
+    if (r < 0)
+        log_debug("cgroup: %s: %s (left on)", path, strerror(-r));
+}
+
+static int cpuset_v1_init(const struct cgroup *cg, const struct cg_hier *h, const char *dir)
 {
     static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
     _cleanup_free_ char *parent = xstrdup(dir);
     *strrchr(parent, '/') = '\0';
     struct cg_hier p = {.dir = parent}, c = {.dir = (char *)dir};
+    cpuset_v1_skip_rebuild(h, dir);
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
         _cleanup_free_ char *cur = NULL, *val = NULL;
         int r = cg_read(&c, files[i], &cur);
@@ -531,7 +552,7 @@ static int make_dirs(const struct cgroup *cg, struct cg_hier *h)
                 if (leaf)
                     h->created = true;
                 if (!h->unified && (h->ctrls & CG_BIT(CG_CPUSET))) {
-                    int r = cpuset_v1_init(cg, p);
+                    int r = cpuset_v1_init(cg, h, p);
                     if (r < 0)
                         return r;
                 }

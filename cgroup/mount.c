@@ -154,22 +154,20 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static int mount_v1(const struct cg_hier *h, int mfd, unsigned long flags, bool cgroupns)
+/*
+ * A v1 hierarchy is shown by binding the container's own cgroup directory, with or without
+ * a cgroup namespace: what the container sees is the same, while mounting a new v1 cgroupfs
+ * makes the kernel drain the dying cgroups of the whole default hierarchy (O(cgroups on the
+ * host), ten times per container on a hybrid host) and adds a superblock per container.
+ */
+static int mount_v1(const struct cg_hier *h, int mfd, unsigned long flags)
 {
     const char *base = base_name(h->mountpoint);
-    char path[PATH_MAX], data[256];
+    char path[PATH_MAX];
     if (mkdirat(mfd, base, 0755) < 0)
         return err_set(errno, "cgroup: creating %s in the container's cgroup tmpfs", base);
     snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", mfd, base);
-    int r;
-    if (cgroupns) {
-        /* named hierarchies without controllers mount with "none,name=..." */
-        bool named_only = startswith(h->name, "name=") && !strchr(h->name, ',');
-        snprintf(data, sizeof(data), "%s%s", named_only ? "none," : "", h->name);
-        r = do_mount("cgroup", path, "cgroup", flags & MOUNT_FLAGS, data);
-    } else {
-        r = bind_dir(h->dir, path, flags);
-    }
+    int r = bind_dir(h->dir, path, flags);
     if (r < 0)
         return r;
 
@@ -205,7 +203,7 @@ int cgroup_mount_in_container(const struct cgroup *cg, const char *target, unsig
     for (size_t i = 0; i < cg->n_h; i++) {
         if (cg->h[i].unified)
             continue;
-        r = mount_v1(&cg->h[i], mfd, flags, cgroupns);
+        r = mount_v1(&cg->h[i], mfd, flags);
         if (r < 0)
             return r;
     }
