@@ -37,7 +37,7 @@ EXTRA_DIST += \
 # creates real cgroups below the caller's own (it skips, exit 77, when not root)
 check_PROGRAMS += tests/unit/test-cgroup tests/unit/test-cgroup-live
 TESTS += tests/unit/test-cgroup tests/unit/test-cgroup-live
-tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
+tests_unit_test_cgroup_LDADD = $(UNIT_LDADD) -lm
 tests_unit_test_cgroup_live_LDADD = $(UNIT_LDADD)
 
 # container networking (netns/): netlink message building and parsing, IPAM, CIDR, ports,
@@ -54,6 +54,5 @@ TESTS += tests/unit/test-images
 tests_unit_test_images_LDADD = $(UNIT_LDADD)
 EXTRA_DIST += \
 	tests/images/oci.py \
-	tests/images/bench.sh \
 	tests/integration/image.bats \
 	tests/integration/image-hostile.bats

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -32,6 +33,21 @@ static void test_shares_to_weight(void)
     CHECK_INT(cg_blkio_weight_to_io_weight(1000), 10000);
     CHECK_INT(cg_blkio_weight_to_io_weight(500), 4950);
     CHECK_INT(cg_blkio_weight_to_io_weight(0), 0);
+}
+
+/* berth computes the formula without libm: the same answer as libm for every value */
+static void test_shares_to_weight_matches_libm(void)
+{
+    uint64_t mismatches = 0, first = 0;
+    for (uint64_t s = 2; s <= 262144; s++) {
+        double l = log2((double)s);
+        double w = ceil(pow(10.0, (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0));
+        uint64_t ref = w < 1 ? 1 : w > 10000 ? 10000 : (uint64_t)w;
+        if (cg_shares_to_weight(s) != ref && !mismatches++)
+            first = s;
+    }
+    CHECK_INT(mismatches, 0);
+    CHECK_INT(first, 0);
 }
 
 static void test_cpu_max(void)
@@ -982,7 +998,8 @@ static void test_stats_json(void)
                  "\"throttling\":{\"throttledPeriods\":3}},"
                  "\"memory\":{\"cache\":4096,\"usage\":{\"limit\":200,\"usage\":100,\"failcnt\":1},"
                  "\"swap\":{\"limit\":0,\"failcnt\":0},\"kernel\":{\"limit\":0,\"failcnt\":0},"
-                 "\"kernelTCP\":{\"limit\":0,\"failcnt\":0},\"raw\":{\"anon\":8192,\"file\":4096,\"oom_kill\":0}},"
+                 "\"kernelTCP\":{\"limit\":0,\"failcnt\":0},\"raw\":{\"anon\":8192,\"file\":4096,"
+                 "\"oom_kill\":0}},"
                  "\"pids\":{\"current\":2},"
                  "\"blkio\":{\"ioServiceBytesRecursive\":[{\"major\":8,\"op\":\"Read\",\"value\":"
                  "512},{\"major\":8,\"op\":\"Write\"}]},"
@@ -1038,8 +1055,8 @@ static void test_teardown(void)
     CHECK(access(fake_root, F_OK) < 0);
 }
 
-UNIT_MAIN(UNIT(test_shares_to_weight), UNIT(test_cpu_max), UNIT(test_io_max),
-          UNIT(test_hugepage_names), UNIT(test_swap), UNIT(test_resolve_path),
+UNIT_MAIN(UNIT(test_shares_to_weight), UNIT(test_shares_to_weight_matches_libm), UNIT(test_cpu_max),
+          UNIT(test_io_max), UNIT(test_hugepage_names), UNIT(test_swap), UNIT(test_resolve_path),
           UNIT(test_hierarchy_names), UNIT(test_device_rules_v1), UNIT(test_bpf_structure),
           UNIT(test_bpf_semantics), UNIT(test_bpf_random), UNIT(test_setup), UNIT(test_fake_v2),
           UNIT(test_fake_v1), UNIT(test_fake_hybrid_unified), UNIT(test_teardown),
