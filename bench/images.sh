@@ -1,7 +1,8 @@
 #!/bin/bash
-# bench.sh BERTH [MIB] [LAYERS]: import+unpack time of a multi-layer image against tar -x of
+# images.sh BERTH [MIB] [LAYERS]: import+unpack time of a multi-layer image against tar -x of
 # the same layers, and the start-up cost of `run --image` over `run` of a prepared bundle.
-# Prints "name seconds" lines (median of 5). Needs root, python3, the default image built.
+# Prints "name seconds" lines (median of 5; runs: of 9). Needs root, python3, jq, bc and the
+# default image built next to BERTH (images/default-image.tar). bench/run.sh calls it.
 set -euo pipefail
 berth=$(realpath "$1")
 mib=${2:-100}

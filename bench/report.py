@@ -554,6 +554,37 @@ def profile_section():
                   f"stats of state directories: {verdict}.\n")
 
 
+# ------------------------------------------------------------------ images
+def images_section():
+    v = {}
+    if exists("images.txt"):
+        for line in open(path("images.txt")):
+            p = line.split()
+            if len(p) == 2:
+                v[p[0]] = float(p[1])
+    if not v:
+        return
+    md.append("## 7. Images (issue 5)\n")
+    md.append(f"`bench/images.sh`: a {meta.get('images_mib', '100')} MiB image of "
+              f"{meta.get('images_layers', '4')} layers made by tests/images/oci.py, imported "
+              "(`berth image import` of the OCI layout: digest checks and unpacking of every "
+              "layer into the store) against `tar -x` of the same layers into one directory; "
+              "medians of 5. Start-up: `run` of `true` from a prepared bundle of the default "
+              "image's rootfs against `run --image default --rm`, medians of 9.\n")
+    md.append("| what | berth s | tar -x s | ratio (goal <= 1.3) |\n|---|---|---|---|")
+    for kind in ("gzip", "plain"):
+        b, t = v.get(f"import-{kind}"), v.get(f"tar-x-{kind}")
+        if b and t:
+            md.append(f"| import, {kind} layers | {b:.2f} | {t:.2f} | {b / t:.2f} |")
+    md.append("")
+    rb, ri = v.get("run-bundle"), v.get("run-image")
+    if rb and ri:
+        md.append(f"`run` from a bundle {rb * 1000:.1f} ms, `run --image` {ri * 1000:.1f} ms: "
+                  f"the image adds {(ri - rb) * 1000:.1f} ms (the overlay snapshot, the generated "
+                  "bundle, and their removal with `--rm`).\n")
+
+
+images_section()
 profile_section()
 
 # ------------------------------------------------------------------ plots

@@ -36,9 +36,9 @@ done
 
 # Sizes. --quick is for checking the harness itself, not for results.
 if [ "$quick" = 1 ]; then
-    ROUNDS=2 RUNS=8 ISO_RUNS=4 PROF_N=20 CYCLES=10 FILL_MAX=60 FILL_POINTS=20,40,60 CONC=10 VM_RUNS=4 VM_CYCLES=5
+    ROUNDS=2 RUNS=8 ISO_RUNS=4 PROF_N=20 CYCLES=10 FILL_MAX=60 FILL_POINTS=20,40,60 CONC=10 VM_RUNS=4 VM_CYCLES=5 IMAGE_MIB=20
 else
-    ROUNDS=4 RUNS=25 ISO_RUNS=10 PROF_N=200 CYCLES=50 FILL_MAX=1000 FILL_POINTS=100,500,1000 CONC=100 VM_RUNS=10 VM_CYCLES=40
+    ROUNDS=4 RUNS=25 ISO_RUNS=10 PROF_N=200 CYCLES=50 FILL_MAX=1000 FILL_POINTS=100,500,1000 CONC=100 VM_RUNS=10 VM_CYCLES=40 IMAGE_MIB=100
 fi
 
 t_start=$(date +%s)
@@ -110,7 +110,7 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------------- setup
 setup_packages() {
     local pkgs=(hyperfine gnuplot-nox time runc crun jq busybox-static iproute2 util-linux procps
-        python3 strace qemu-system-x86 linux-image-amd64 cpio) missing=() p
+        python3 strace qemu-system-x86 linux-image-amd64 cpio bc) missing=() p
     for p in "${pkgs[@]}"; do
         [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2> /dev/null)" = installed ] || missing+=("$p")
     done
@@ -333,6 +333,13 @@ host_profile() {
     rm -rf "$WORK/m"
 }
 
+host_images() {
+    log "host: image import against tar -x, run --image against a bundle (bench/images.sh)"
+    make -C "$build" -s images/default-image.tar >> "$build/make.log" 2>&1 ||
+        die "building the default image failed (log: $build/make.log)"
+    "$here/images.sh" "$BERTH" "$IMAGE_MIB" 4 > "$RAW/images.txt"
+}
+
 run_vm() {
     log "VM (cgroup v2, TCG): berth vs crun vs runc"
     mkdir -p "$WORK/vm"
@@ -364,6 +371,8 @@ make_bundle
     echo "hyperfine $(hyperfine --version)"
     echo "load_start $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "quick $quick"
+    echo "images_mib $IMAGE_MIB"
+    echo "images_layers 4"
 } > "$RAW/meta.txt"
 
 host_run
@@ -373,6 +382,7 @@ host_cycle_net
 host_memory
 [ "$density" = 0 ] || host_density
 host_conc
+host_images
 host_profile
 [ "$vm" = 0 ] || run_vm
 echo "load_end $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/meta.txt"
