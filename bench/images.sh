@@ -7,7 +7,7 @@ set -euo pipefail
 berth=$(realpath "$1")
 mib=${2:-100}
 layers=${3:-4}
-src=$(cd "$(dirname "$0")/../.." && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export BERTH_IMAGE_ROOT=$work/store
