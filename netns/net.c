@@ -605,8 +605,9 @@ static int lease_address(const char *root, int dirfd, const struct network *n,
      * checking every lease on every attach made a create cost O(containers on the host). */
     uint64_t idx = 0;
     r = pick_number(&l, n, req, &idx);
-    if (r < 0 && leases_reclaim(root, &l) > 0) {
-        err_clear();
+    if (r < 0) {
+        /* again after the reclaim, which clears the error: this also says it again */
+        leases_reclaim(root, &l);
         r = pick_number(&l, n, req, &idx);
     }
     if (r == 0) {
