@@ -96,10 +96,14 @@ static void remove_stale_staging(struct imgstore *s)
     }
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!startswith(de->d_name, "import-") && !startswith(de->d_name, "export-"))
+        /* ".import-..." is one being made (see staging_create): stale only when old */
+        const char *n = de->d_name + (de->d_name[0] == '.');
+        if (!startswith(n, "import-") && !startswith(n, "export-"))
             continue;
         _cleanup_close_ int fd = -1, lfd = -1;
-        if (open_dir_at(dirfd(d), de->d_name, false, &fd) < 0)
+        struct stat st;
+        if (open_dir_at(dirfd(d), de->d_name, false, &fd) < 0 || fstat(fd, &st) < 0 ||
+            (n != de->d_name && st.st_mtime > time(NULL) - 600))
             continue;
         lfd = openat(fd, ".lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
@@ -119,17 +123,25 @@ int staging_create(struct imgstore *s, const char *prefix, char *rel, size_t siz
     clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(rel, size, "tmp/%s-%d-%lx", prefix, (int)getpid(),
              (unsigned long)(ts.tv_nsec ^ ts.tv_sec));
-    if (mkdirat(s->fd, rel, 0700) < 0)
-        return err_set(errno, "create %s/%s", s->root, rel);
-    int fd = openat(s->fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(errno, "open %s/%s", s->root, rel);
+    /* made under a hidden name and renamed once locked: another import's sweep must never
+     * see it unlocked and take it for one left by a killed import */
+    char hidden[PATH_MAX];
+    snprintf(hidden, sizeof(hidden), "tmp/.%s", rel + 4);
+    if (mkdirat(s->fd, hidden, 0700) < 0)
+        return err_set(errno, "create %s/%s", s->root, hidden);
+    int fd = openat(s->fd, hidden, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        unlinkat(s->fd, hidden, AT_REMOVEDIR);
+        return err_set(e, "open %s/%s", s->root, hidden);
+    }
     int lfd = openat(fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lfd < 0 || flock(lfd, LOCK_EX) < 0) {
+    if (lfd < 0 || flock(lfd, LOCK_EX) < 0 || renameat(s->fd, hidden, s->fd, rel) < 0) {
         int e = errno;
         close(fd);
         if (lfd >= 0)
             close(lfd);
+        rm_rf_at(s->fd, hidden);
         return err_set(e, "lock %s/%s", s->root, rel);
     }
     *dirfd = fd;
