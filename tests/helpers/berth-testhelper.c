@@ -1588,6 +1588,11 @@ static void attack_consider(struct attack *a, pid_t pid)
     }
     if (fstat(fd, &st) < 0)
         goto skip;
+    /* name what was opened: the process may have exec'd since the readlink above */
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    len = readlink(path, link, sizeof(link) - 1);
+    if (len >= 0)
+        link[len] = '\0';
     for (size_t i = 0; i < a->n; i++) {
         if (!a->targets[i].open_err && a->targets[i].dev == st.st_dev &&
             a->targets[i].ino == st.st_ino)

@@ -338,6 +338,7 @@ STATUS=all good" ]
 
 @test "testhelper: exe-attack positive control writes, watch on the host is blocked" {
     run env TMPDIR="$BATS_TEST_TMPDIR" "$H" exe-attack control 5
+    echo "status $status: $output" # shown if the test fails
     [ "$status" -eq 0 ]
     grep -qE '^target [0-9]+ exe=.*/victim-[0-9]+ open=OK write=OK$' <<<"$output"
     [ "${lines[-1]}" = "result: wrote" ]
