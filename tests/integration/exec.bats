@@ -17,10 +17,7 @@ setup() {
 }
 
 teardown() {
-    if [ -n "${RECEIVER_PID:-}" ]; then
-        kill "$RECEIVER_PID" 2>/dev/null || true
-        wait "$RECEIVER_PID" 2>/dev/null || true
-    fi
+    stop_receiver
     berth_teardown
 }
 
@@ -87,27 +84,6 @@ mk_sub_cgroup() {
         cat "$1/cpuset.cpus" >"$1/$2/cpuset.cpus"
         cat "$1/cpuset.mems" >"$1/$2/cpuset.mems"
     fi
-}
-
-# start_receiver [ARGS...]: console-receiver on $SOCK, what it reads in $CONSOLE_OUT.
-start_receiver() {
-    [ -x "$BERTH_CONSOLE_RECEIVER" ] || skip "console-receiver not built ($BERTH_CONSOLE_RECEIVER)"
-    SOCK=$BATS_TEST_TMPDIR/console.sock
-    CONSOLE_OUT=$BATS_TEST_TMPDIR/console.out
-    rm -f "$SOCK" "$CONSOLE_OUT"
-    "$BERTH_CONSOLE_RECEIVER" "$SOCK" --out "$CONSOLE_OUT" --timeout 10 "$@" \
-        2>"$BATS_TEST_TMPDIR/receiver.err" &
-    RECEIVER_PID=$!
-    wait_for_file "$SOCK"
-}
-
-# wait_receiver: until the pty closed and the receiver exited; $CONSOLE_OUT.txt without CRs.
-wait_receiver() {
-    local status=0
-    wait "$RECEIVER_PID" || status=$?
-    RECEIVER_PID=
-    tr -d '\r' <"$CONSOLE_OUT" >"$CONSOLE_OUT.txt"
-    return "$status"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -487,6 +487,36 @@ berth_clean_leaks() {
     done
 }
 
+# start_receiver [ARGS...]: our console-receiver listening on $SOCK, what it reads from the
+# pty in $CONSOLE_OUT (both in the test's tmpdir); wait_receiver waits until the pty closed
+# and it exited, and leaves $CONSOLE_OUT.txt without CRs; stop_receiver (teardown) kills it.
+start_receiver() {
+    [ -x "$BERTH_CONSOLE_RECEIVER" ] || skip "console-receiver not built ($BERTH_CONSOLE_RECEIVER)"
+    SOCK=$BATS_TEST_TMPDIR/console.sock
+    CONSOLE_OUT=$BATS_TEST_TMPDIR/console.out
+    rm -f "$SOCK" "$CONSOLE_OUT"
+    "$BERTH_CONSOLE_RECEIVER" "$SOCK" --out "$CONSOLE_OUT" --timeout 10 "$@" \
+        2>"$BATS_TEST_TMPDIR/receiver.err" &
+    RECEIVER_PID=$!
+    wait_for_file "$SOCK"
+}
+
+wait_receiver() {
+    local status=0
+    wait "$RECEIVER_PID" || status=$?
+    RECEIVER_PID=
+    tr -d '\r' <"$CONSOLE_OUT" >"$CONSOLE_OUT.txt"
+    return "$status"
+}
+
+stop_receiver() {
+    if [ -n "${RECEIVER_PID:-}" ]; then
+        kill "$RECEIVER_PID" 2>/dev/null || true
+        wait "$RECEIVER_PID" 2>/dev/null || true
+        RECEIVER_PID=
+    fi
+}
+
 berth_teardown() {
     local id i
     [ -n "${BERTH_TEST_DIR:-}" ] || return 0

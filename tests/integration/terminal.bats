@@ -12,34 +12,12 @@ setup() {
     berth_setup
     cd "$BERTH_BUNDLE" || return 1
     [ -x "$BERTH_CONSOLE_RECEIVER" ] || skip "console-receiver not built ($BERTH_CONSOLE_RECEIVER)"
-    SOCK=$BATS_TEST_TMPDIR/console.sock
-    CONSOLE_OUT=$BATS_TEST_TMPDIR/console.out
     update_config '.process.terminal = true'
 }
 
 teardown() {
-    if [ -n "${RECEIVER_PID:-}" ]; then
-        kill "$RECEIVER_PID" 2>/dev/null || true
-        wait "$RECEIVER_PID" 2>/dev/null || true
-    fi
+    stop_receiver
     berth_teardown
-}
-
-# start_receiver [ARGS...]: console-receiver on $SOCK, output in $CONSOLE_OUT.
-start_receiver() {
-    "$BERTH_CONSOLE_RECEIVER" "$SOCK" --out "$CONSOLE_OUT" --timeout 10 "$@" \
-        2>"$BATS_TEST_TMPDIR/receiver.err" &
-    RECEIVER_PID=$!
-    wait_for_file "$SOCK"
-}
-
-# wait_receiver: until the receiver has copied everything (the pty closed) and exited.
-wait_receiver() {
-    local status=0
-    wait "$RECEIVER_PID" || status=$?
-    RECEIVER_PID=
-    tr -d '\r' <"$CONSOLE_OUT" >"$CONSOLE_OUT.txt"
-    return "$status"
 }
 
 @test "terminal: the process has the pty as stdio and controlling terminal, /dev/console" {
