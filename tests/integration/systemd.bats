@@ -54,6 +54,19 @@ notify_wait() {
     }
 }
 
+# run_expect_ready: `berth run` the container in the foreground; it succeeds and the
+# listener got READY=1 with MAINPID = the container's pid. $output is run's.
+run_expect_ready() {
+    run --separate-stderr berth run --pid-file "$BATS_TEST_TMPDIR/pid" "$(container_id)"
+    [ "$status" -eq 0 ] || {
+        echo "exit $status: $stderr"
+        return 1
+    }
+    notify_wait
+    grep -qx READY=1 "$RECV_OUT"
+    grep -qx "MAINPID=$(cat "$BATS_TEST_TMPDIR/pid")" "$RECV_OUT"
+}
+
 @test "sd_notify: run relays READY=1 and STATUS= to NOTIFY_SOCKET with MAINPID = the container's pid" {
     notify_listen "$BATS_TEST_TMPDIR/notify.sock" 2
     set_args sh -c "test -S \"\$NOTIFY_SOCKET\" && echo socket; $TESTHELPER sdnotify 'STATUS=warming up' READY=1"
@@ -228,14 +241,7 @@ notify_wait() {
         .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
     notify_listen "$BATS_TEST_TMPDIR/notify.sock" 1
     set_args "$TESTHELPER" sdnotify READY=1
-    run --separate-stderr berth run --pid-file "$BATS_TEST_TMPDIR/pid" "$(container_id)"
-    [ "$status" -eq 0 ] || {
-        echo "exit $status: $stderr"
-        return 1
-    }
-    notify_wait
-    grep -qx READY=1 "$RECV_OUT"
-    grep -qx "MAINPID=$(cat "$BATS_TEST_TMPDIR/pid")" "$RECV_OUT"
+    run_expect_ready
 }
 
 @test "sd_notify: an abstract NOTIFY_SOCKET (@name) is relayed; the container gets a path" {
@@ -243,14 +249,7 @@ notify_wait() {
     notify_listen "$name" 1
     set_args sh -c "echo \"NOTIFY_SOCKET=\$NOTIFY_SOCKET\"; test -S \"\$NOTIFY_SOCKET\" && echo socket;
         $TESTHELPER sdnotify READY=1"
-    run --separate-stderr berth run --pid-file "$BATS_TEST_TMPDIR/pid" "$(container_id)"
-    [ "$status" -eq 0 ] || {
-        echo "exit $status: $stderr"
-        return 1
-    }
-    notify_wait
-    grep -qx READY=1 "$RECV_OUT"
-    grep -qx "MAINPID=$(cat "$BATS_TEST_TMPDIR/pid")" "$RECV_OUT"
+    run_expect_ready
     # The host's abstract socket lives in the host's network namespace; the container has a
     # socket file of its own.
     grep -qE '^NOTIFY_SOCKET=/' <<<"$output"
