@@ -13,12 +13,15 @@
 #include "netns/tc.h"
 
 #define TBF_LATENCY_MS 50
+/* Tokens beyond the bucket are lost: a gap between two dequeues longer than the bucket (a busy
+ * VM whose CPUs are stolen for tens of ms) delivers less than the rate. */
+#define TBF_BUCKET_MS 50
 
 void tc_tbf_params(uint64_t bits, unsigned mtu, uint32_t *burst, uint32_t *limit)
 {
     uint64_t bytes = bits / 8;
-    /* 10 ms worth of traffic, but never less than a few full frames */
-    uint64_t b = bytes / 100;
+    /* TBF_BUCKET_MS worth of traffic, but never less than a few full frames */
+    uint64_t b = bytes * TBF_BUCKET_MS / 1000;
     uint64_t min = 4 * ((uint64_t)(mtu ? mtu : 1500) + ETH_HLEN);
     if (b < min)
         b = min;

@@ -233,8 +233,8 @@ static void test_tbf(void)
     char buf[NL_MSG_SIZE];
     uint32_t burst, limit;
     tc_tbf_params(10000000, 1500, &burst, &limit);
-    CHECK_INT(burst, 12500);         /* 10 ms at 1.25 MB/s */
-    CHECK_INT(limit, 62500 + 12500); /* 50 ms plus the bucket */
+    CHECK_INT(burst, 62500);         /* 50 ms at 1.25 MB/s */
+    CHECK_INT(limit, 62500 + 62500); /* 50 ms plus the bucket */
     tc_tbf_params(100000, 1500, &burst, &limit);
     CHECK_INT(burst, 4 * 1514); /* never below a few frames */
     struct nlmsghdr *nlh = tc_build_tbf(buf, 9, 10000000, 1500);
@@ -252,8 +252,8 @@ static void test_tbf(void)
     if (parms) {
         const struct tc_tbf_qopt *q = mnl_attr_get_payload(parms);
         CHECK_INT(q->rate.rate, 1250000);
-        CHECK_INT(q->limit, 75000);
-        CHECK_INT(q->buffer, 12500ull * 1000000000 / 1250000 / 64);
+        CHECK_INT(q->limit, 125000);
+        CHECK_INT(q->buffer, 62500ull * 1000000000 / 1250000 / 64);
     }
     CHECK(opts && !nested(opts, TCA_TBF_RATE64));
     /* above 4 GB/s the rate goes in TCA_TBF_RATE64 */
