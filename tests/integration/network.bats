@@ -307,9 +307,19 @@ rate_from_ctr() {
     cat "$out"
 }
 
-within_20pct() { # MEASURED CAP
-    echo "measured $1 bit/s against a cap of $2 bit/s" >&3
-    [ "$1" -ge $(($2 * 8 / 10)) ] && [ "$1" -le $(($2 * 12 / 10)) ]
+# cap_holds CAP FN ID ADDR PORT: the rate FN measures is within 20% of CAP bit/s. Above that
+# fails at once: the cap did not hold. Below it is measured again (on PORT+10, PORT+20), three
+# tries in all: a busy host can slow a 5 s transfer by itself (a CI run once measured 4.6 of 10
+# Mbit/s), while a cap set too low measures low every time.
+cap_holds() {
+    local cap=$1 fn=$2 id=$3 addr=$4 port=$5 try rate
+    for try in 0 1 2; do
+        rate=$("$fn" "$id" "$addr" $((port + 10 * try)))
+        echo "measured $rate bit/s against a cap of $cap bit/s" >&3
+        [ "$rate" -le $((cap * 12 / 10)) ] || return 1
+        [ "$rate" -lt $((cap * 8 / 10)) ] || return 0
+    done
+    return 1
 }
 
 @test "network: 10 Mbit/s caps in both directions measure within 20%; CAP_NET_ADMIN cannot lift them" {
@@ -321,10 +331,8 @@ within_20pct() { # MEASURED CAP
     start_ctr "$a" --network tn --ip 10.250.0.5 --egress 10mbit --ingress 10mbit
     veth=$(ip -n "$NS" -o link show master br-tn | awk -F': ' '{print $2}' | cut -d@ -f1)
     tc -n "$NS" qdisc show dev "$veth" | grep -q 'tbf'
-    up=$(rate_from_ctr "$a" 10.250.0.1 7101)
-    within_20pct "$up" 10000000
-    down=$(rate_to_ctr "$a" 10.250.0.5 7102)
-    within_20pct "$down" 10000000
+    cap_holds 10000000 rate_from_ctr "$a" 10.250.0.1 7101
+    cap_holds 10000000 rate_to_ctr "$a" 10.250.0.5 7102
 
     # inside, with CAP_NET_ADMIN: only eth0 and lo are visible, and changing eth0's qdiscs
     # does not touch the caps, which live on the host side
@@ -339,10 +347,8 @@ within_20pct() { # MEASURED CAP
     nsenter --net="/proc/$pid/ns/net" tc qdisc replace dev eth0 root pfifo limit 10000
     nsenter --net="/proc/$pid/ns/net" tc qdisc add dev eth0 ingress
     nsenter --net="/proc/$pid/ns/net" tc qdisc del dev eth0 ingress
-    up=$(rate_from_ctr "$a" 10.250.0.1 7103)
-    within_20pct "$up" 10000000
-    down=$(rate_to_ctr "$a" 10.250.0.5 7104)
-    within_20pct "$down" 10000000
+    cap_holds 10000000 rate_from_ctr "$a" 10.250.0.1 7103
+    cap_holds 10000000 rate_to_ctr "$a" 10.250.0.5 7104
 }
 
 @test "network: exhausting a /29 gives a clear error" {
