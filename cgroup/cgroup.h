@@ -117,6 +117,9 @@ int cgroup_mount_in_container(const struct cgroup *cg, const char *target, unsig
 /* Persist the resolved cgroup in state.json (one JSON value) and read it back. */
 void cgroup_state_write(const struct cgroup *cg, struct jw *w);
 int cgroup_state_read(const struct json *v, struct cgroup **out);
+/* cgroup_is_frozen for the cgroup a state record describes, reading only the freezer's
+ * hierarchy of the record (list asks it of every running container). */
+int cgroup_state_is_frozen(const struct json *v, bool *frozen);
 
 /* The cgroup path as seen in /proc/<pid>/cgroup of the container's main hierarchy. */
 const char *cgroup_path(const struct cgroup *cg);

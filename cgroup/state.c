@@ -5,6 +5,10 @@
  *
  * {"mode":"hybrid","path":"/a/ctr","hierarchies":[{"name":"memory",
  *  "mountpoint":"/sys/fs/cgroup/memory","rel":"/a/ctr","dir":"...","top":"..."},...]}
+ *
+ * Written compactly, since list parses every container's state: "mountpoint" is left out when
+ * it is /sys/fs/cgroup/NAME (v1), "dir" when it is mountpoint + rel, and "top" is true when it
+ * is dir itself. The full form is read as well.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +27,17 @@ static const char *mode_key(enum cgroup_mode m)
     return "unknown";
 }
 
+/* A v1 hierarchy's usual mountpoint; NULL for the unified one (it has no usual place). */
+static char *default_mountpoint(const char *name, bool unified)
+{
+    return unified ? NULL : xstrjoin("/sys/fs/cgroup/", name);
+}
+
+static char *default_dir(const char *mountpoint, const char *rel)
+{
+    return xstrjoin(mountpoint, streq(rel, "/") ? "" : rel);
+}
+
 void cgroup_state_write(const struct cgroup *cg, struct jw *w)
 {
     jw_object_begin(w);
@@ -32,14 +47,20 @@ void cgroup_state_write(const struct cgroup *cg, struct jw *w)
     jw_array_begin(w);
     for (size_t i = 0; i < cg->n_h; i++) {
         const struct cg_hier *h = &cg->h[i];
+        _cleanup_free_ char *mnt = default_mountpoint(h->name, h->unified);
+        _cleanup_free_ char *dir = default_dir(h->mountpoint, h->rel);
         jw_object_begin(w);
         jw_kv_string(w, "name", h->name);
         if (h->unified)
             jw_kv_bool(w, "unified", true);
-        jw_kv_string(w, "mountpoint", h->mountpoint);
+        if (!mnt || !streq(mnt, h->mountpoint))
+            jw_kv_string(w, "mountpoint", h->mountpoint);
         jw_kv_string(w, "rel", h->rel);
-        jw_kv_string(w, "dir", h->dir);
-        if (h->top)
+        if (!streq(dir, h->dir))
+            jw_kv_string(w, "dir", h->dir);
+        if (h->top && streq(h->top, h->dir))
+            jw_kv_bool(w, "top", true);
+        else if (h->top)
             jw_kv_string(w, "top", h->top);
         jw_object_end(w);
     }
@@ -96,8 +117,15 @@ static int read_hier(const struct json *o, size_t idx, struct cg_hier *h)
     const char *name = str_member(o, "name"), *mnt = str_member(o, "mountpoint");
     const char *rel = str_member(o, "rel"), *dir = str_member(o, "dir");
     const char *top = str_member(o, "top");
-    const struct json *u = json_get(o, "unified");
+    const struct json *u = json_get(o, "unified"), *top_v = json_get(o, "top");
     bool unified = u && u->type == JSON_BOOL && u->boolean;
+    _cleanup_free_ char *mnt_default = NULL, *dir_default = NULL;
+    if (!mnt && name && (mnt_default = default_mountpoint(name, unified)))
+        mnt = mnt_default;
+    if (!dir && mnt && rel)
+        dir = dir_default = default_dir(mnt, rel);
+    if (top_v && top_v->type == JSON_BOOL && top_v->boolean)
+        top = dir;
 
     if (!name || !mnt || !rel || !dir) {
         snprintf(what, sizeof(what), "hierarchies[%zu] lacks name, mountpoint, rel or dir", idx);
@@ -175,4 +203,44 @@ int cgroup_state_read(const struct json *v, struct cgroup **out)
         return bad("the hierarchies do not fit the mode");
     *out = TAKE_PTR(cg);
     return 0;
+}
+
+/* Whether name ("cpu,cpuacct", "freezer", ...) lists the v1 freezer. */
+static bool names_freezer(const char *name)
+{
+    for (const char *s = name; *s;) {
+        const char *e = strchrnul(s, ',');
+        if (e - s == 7 && strncmp(s, "freezer", 7) == 0)
+            return true;
+        s = *e ? e + 1 : e;
+    }
+    return false;
+}
+
+int cgroup_state_is_frozen(const struct json *v, bool *frozen)
+{
+    *frozen = false;
+    const struct json *hs = v && v->type == JSON_OBJECT ? json_get(v, "hierarchies") : NULL;
+    if (!hs || hs->type != JSON_ARRAY)
+        return bad("expected a hierarchies array");
+    /* the v1 freezer when there is one, else the unified hierarchy: cgroup_is_frozen's order */
+    size_t pick = hs->n;
+    for (size_t i = 0; i < hs->n; i++) {
+        const char *name = hs->items[i] && hs->items[i]->type == JSON_OBJECT
+                                   ? str_member(hs->items[i], "name")
+                                   : NULL;
+        if (name && names_freezer(name)) {
+            pick = i;
+            break;
+        }
+        if (name && !*name)
+            pick = i;
+    }
+    if (pick == hs->n)
+        return 0;
+    _cleanup_cgroup_ struct cgroup *cg = xzalloc(sizeof(*cg));
+    cg->h = xcalloc(1, sizeof(*cg->h));
+    cg->n_h = 1;
+    int r = read_hier(hs->items[pick], pick, &cg->h[0]);
+    return r < 0 ? r : cgroup_is_frozen(cg, frozen);
 }

@@ -65,6 +65,15 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+char *xstrjoin(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *p = xmalloc(na + nb + 1);
+    memcpy(p, a, na);
+    memcpy(p + na, b, nb + 1);
+    return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;

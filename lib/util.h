@@ -19,6 +19,8 @@ void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* a + b, without printf's cost (list joins paths for every container) */
+char *xstrjoin(const char *a, const char *b);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 
 static inline bool str_empty(const char *s)

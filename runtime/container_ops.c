@@ -34,7 +34,23 @@ int container_cgroup(const struct container_state *st, struct cgroup **out)
     return r;
 }
 
-/* State and live status of the container whose directory is dirfd (paused from its cgroup). */
+static bool container_frozen(const struct container_state *st)
+{
+    bool frozen = false;
+    if (st->cgroup_doc && !st->cgroup_json)
+        return cgroup_state_is_frozen(st->cgroup_doc, &frozen) == 0 && frozen;
+    _cleanup_cgroup_ struct cgroup *cg = NULL;
+    return container_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen;
+}
+
+/* The live status of a loaded container (paused from its cgroup); dirfd: state_status's. */
+static enum container_status live_status(const struct container_state *st, int dirfd)
+{
+    enum container_status s = state_status(st, dirfd);
+    return s == STATUS_RUNNING && container_frozen(st) ? STATUS_PAUSED : s;
+}
+
+/* State and live status of the container whose directory is dirfd. */
 static int load_at(int dirfd, const char *name, struct container_state **stp,
                    enum container_status *status)
 {
@@ -42,15 +58,8 @@ static int load_at(int dirfd, const char *name, struct container_state **stp,
     int r = state_load(dirfd, name, &st);
     if (r < 0)
         return r;
-    enum container_status s = state_status(st, dirfd);
-    if (s == STATUS_RUNNING) {
-        _cleanup_cgroup_ struct cgroup *cg = NULL;
-        bool frozen = false;
-        if (container_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen)
-            s = STATUS_PAUSED;
-    }
+    *status = live_status(st, dirfd);
     *stp = st;
-    *status = s;
     return 0;
 }
 
@@ -295,14 +304,18 @@ static void list_entries(DIR *d, struct list_entry **out, size_t *n)
         qsort(*out, *n, sizeof(**out), cmp_entry);
 }
 
+/* A running container's directory is not opened at all: its state says everything. */
 static int visit_entry(int rootfd, const char *name, container_visit_fn fn, void *ctx)
 {
-    _cleanup_close_ int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     _cleanup_state_ struct container_state *st = NULL;
-    enum container_status status;
-    if (fd < 0 || load_at(fd, name, &st, &status) < 0)
-        return 0; /* being created, deleted meanwhile, or not ours */
-    return fn(&(struct container_info){.st = st, .status = status}, ctx);
+    _cleanup_close_ int fd = -1;
+    /* failures: being created, deleted meanwhile, or not ours */
+    if (state_load_entry(rootfd, name, &st) < 0)
+        return 0;
+    if (state_status_needs_dir(st) &&
+        (fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return 0;
+    return fn(&(struct container_info){.st = st, .status = live_status(st, fd)}, ctx);
 }
 
 int container_list(const struct runtime_opts *rt, container_visit_fn fn, void *ctx)

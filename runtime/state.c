@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "lib/err.h"
 #include "lib/fs.h"
@@ -242,13 +245,20 @@ int state_process_alive(const struct container_state *st)
     return 1;
 }
 
+bool state_status_needs_dir(const struct container_state *st)
+{
+    return st->pid <= 0 || st->recorded_status != STATUS_RUNNING;
+}
+
 enum container_status state_status(const struct container_state *st, int dirfd)
 {
     if (st->pid <= 0)
         return state_dir_busy(dirfd) ? STATUS_CREATING : STATUS_STOPPED;
     if (!state_process_alive(st))
         return STATUS_STOPPED;
-    if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    /* start removes exec.fifo before it records "running", so only "created" needs a look */
+    if (st->recorded_status != STATUS_RUNNING &&
+        faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return STATUS_CREATED;
     return STATUS_RUNNING;
 }
@@ -401,9 +411,29 @@ void state_records_text(struct container_state *st)
 
 /* state.json is only ever replaced by rename, never written in place: its size from fstat
  * is the size of what one read returns (list reads thousands of them). */
-static int read_state_file(int dirfd, char **out, size_t *len, uid_t *uid)
+/* path below dirfd, no symlink followed */
+static int open_beneath(int dirfd, const char *path, int flags)
 {
-    _cleanup_close_ int fd = openat(dirfd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct open_how how = {.flags = (uint64_t)flags,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+        return fd;
+    /* no openat2 (kernel < 5.6, a seccomp filter, valgrind): one component at a time */
+    _cleanup_free_ char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return openat(dirfd, path, flags | O_NOFOLLOW);
+    *slash = '\0';
+    _cleanup_close_ int sub = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return sub < 0 ? -1 : openat(sub, slash + 1, flags | O_NOFOLLOW);
+}
+
+static int read_state_file(int dirfd, const char *path, char **out, size_t *len, uid_t *uid)
+{
+    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+    _cleanup_close_ int fd =
+            streq(path, STATE_FILE) ? openat(dirfd, path, flags) : open_beneath(dirfd, path, flags);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) < 0)
         return -errno;
@@ -425,12 +455,12 @@ static int read_state_file(int dirfd, char **out, size_t *len, uid_t *uid)
     return 0;
 }
 
-int state_load(int dirfd, const char *id, struct container_state **out)
+static int load_path(int dirfd, const char *path, const char *id, struct container_state **out)
 {
     _cleanup_free_ char *text = NULL;
     size_t len;
     uid_t uid = 0;
-    int r = read_state_file(dirfd, &text, &len, &uid);
+    int r = read_state_file(dirfd, path, &text, &len, &uid);
     if (r == -ENOENT)
         return err_setx(ENOENT,
                         "container %s has no state yet (being created, or left over "
@@ -451,6 +481,17 @@ int state_load(int dirfd, const char *id, struct container_state **out)
     }
     *out = st;
     return 0;
+}
+
+int state_load(int dirfd, const char *id, struct container_state **out)
+{
+    return load_path(dirfd, STATE_FILE, id, out);
+}
+
+int state_load_entry(int rootfd, const char *name, struct container_state **out)
+{
+    _cleanup_free_ char *path = xstrjoin(name, "/" STATE_FILE);
+    return load_path(rootfd, path, name, out);
 }
 
 void state_free(struct container_state *st)

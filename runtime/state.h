@@ -70,6 +70,9 @@ int state_dir_open(int rootfd, const char *id, int *out);
 bool state_dir_busy(int dirfd);
 
 int state_load(int dirfd, const char *id, struct container_state **out);
+/* state_load of the directory `name` below the root without opening the directory itself
+ * (list reads thousands); no symlink is followed. */
+int state_load_entry(int rootfd, const char *name, struct container_state **out);
 /* Fill cgroup_json, net_json and image_json from the parsed trees of a loaded state. */
 void state_records_text(struct container_state *st);
 int state_save(int dirfd, const struct container_state *st);
@@ -82,6 +85,8 @@ int state_dir_remove(int rootfd, const char *id);
 int state_process_alive(const struct container_state *st);
 /* created / running / stopped from the process and exec.fifo (paused is the cgroup's business). */
 enum container_status state_status(const struct container_state *st, int dirfd);
+/* Whether state_status looks into the directory for this state; when not, dirfd may be -1. */
+bool state_status_needs_dir(const struct container_state *st);
 
 /* The start time of a process (clock ticks since boot) from /proc/<pid>/stat. */
 int proc_start_time(pid_t pid, uint64_t *out, char *state_char);

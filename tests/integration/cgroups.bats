@@ -690,6 +690,8 @@ freezer_state() {
     berth pause "$id"
     [ "$(status_of "$id")" = paused ]
     [ "$(freezer_state "$PID")" = FROZEN ]
+    # list reads only the freezer's hierarchy of the recorded cgroup
+    [ "$(berth list --format json | jq -r --arg id "$id" '.[] | select(.id == $id) | .status')" = paused ]
     a=$(cat "$ROOTFS/count")
     sleep 0.5
     b=$(cat "$ROOTFS/count")

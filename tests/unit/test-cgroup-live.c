@@ -284,6 +284,18 @@ static void test_mode(void)
     printf("# host cgroup mode: %s\n", cgroup_mode_name(host_mode));
 }
 
+/* cgroup_state_is_frozen of a written state record (what list uses) */
+static bool record_frozen(const char *text, size_t len)
+{
+    struct arena a = {0};
+    struct json *v = NULL;
+    bool frozen = false;
+    CHECK_OK(json_parse(&a, text, len, "state", &v));
+    CHECK_OK(cgroup_state_is_frozen(v, &frozen));
+    arena_free(&a);
+    return frozen;
+}
+
 static void test_lifecycle(void)
 {
     struct spec_resources r = basic_resources();
@@ -404,6 +416,7 @@ static void test_lifecycle(void)
     bool frozen = false;
     CHECK_OK(cgroup_is_frozen(cg2, &frozen));
     CHECK(frozen);
+    CHECK(record_frozen(text, len));
     uint64_t n1 = *counter;
     cg_sleep_ms(300);
     uint64_t n2 = *counter;
@@ -411,6 +424,7 @@ static void test_lifecycle(void)
     CHECK_OK(cgroup_freeze(cg2, false));
     CHECK_OK(cgroup_is_frozen(cg2, &frozen));
     CHECK(!frozen);
+    CHECK(!record_frozen(text, len));
     cg_sleep_ms(300);
     CHECK(*counter > n2);
 

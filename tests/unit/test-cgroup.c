@@ -909,6 +909,10 @@ static void test_state_roundtrip(void)
     cg->h[0].top = xstrdup("/sys/fs/cgroup/memory/p/c1");
     free(cg->h[1].mountpoint);
     cg->h[1].mountpoint = xstrdup("/sys/fs/cgroup/cpu,cpuacct");
+    free(cg->h[0].rel);
+    cg->h[0].rel = xstrdup("/p/c1");
+    free(cg->h[1].rel);
+    cg->h[1].rel = xstrdup("/c1");
 
     struct jw w;
     jw_init(&w, NULL);
@@ -916,7 +920,10 @@ static void test_state_roundtrip(void)
     size_t len;
     _cleanup_free_ char *text = jw_steal(&w, &len);
     CHECK_CONTAINS(text, "\"mode\":\"legacy\"");
-    CHECK_CONTAINS(text, "\"dir\":\"/sys/fs/cgroup/memory/p/c1\"");
+    /* compact: the usual mountpoint, dir = mountpoint + rel and top = dir are left out */
+    CHECK_STR(text, "{\"mode\":\"legacy\",\"path\":\"/test\",\"hierarchies\":["
+                    "{\"name\":\"memory\",\"rel\":\"/p/c1\",\"top\":true},"
+                    "{\"name\":\"cpu,cpuacct\",\"rel\":\"/c1\"}]}");
 
     struct arena a = {0};
     struct json *v = NULL;
@@ -930,8 +937,44 @@ static void test_state_roundtrip(void)
         CHECK_STR(back->h[1].dir, "/sys/fs/cgroup/cpu,cpuacct/c1");
         CHECK_INT(back->h[1].ctrls, CG_BIT(CG_CPU) | CG_BIT(CG_CPUACCT));
         CHECK_STR(back->h[0].top, "/sys/fs/cgroup/memory/p/c1");
+        CHECK_STR(back->h[0].mountpoint, "/sys/fs/cgroup/memory");
+        CHECK(back->h[1].top == NULL);
     }
     arena_free(&a);
+
+    /* what does not follow the defaults is written out, and the full form is read too */
+    free(cg->h[1].mountpoint);
+    cg->h[1].mountpoint = xstrdup("/sys/fs/cgroup/cpu");
+    free(cg->h[1].dir);
+    cg->h[1].dir = xstrdup("/sys/fs/cgroup/cpu/sub/c1"); /* a mount whose root is not "/" */
+    cg->h[1].top = xstrdup("/sys/fs/cgroup/cpu/sub");
+    jw_init(&w, NULL);
+    cgroup_state_write(cg, &w);
+    _cleanup_free_ char *text2 = jw_steal(&w, &len);
+    CHECK_CONTAINS(text2, "{\"name\":\"cpu,cpuacct\",\"mountpoint\":\"/sys/fs/cgroup/cpu\","
+                          "\"rel\":\"/c1\",\"dir\":\"/sys/fs/cgroup/cpu/sub/c1\","
+                          "\"top\":\"/sys/fs/cgroup/cpu/sub\"}");
+    static const char full[] =
+            "{\"mode\":\"legacy\",\"path\":\"/x\",\"hierarchies\":[{\"name\":\"memory\","
+            "\"mountpoint\":\"/sys/fs/cgroup/memory\",\"rel\":\"/x\",\"dir\":\"/sys/fs/cgroup/"
+            "memory/x\",\"top\":\"/sys/fs/cgroup/memory/x\"}]}";
+    const char *const texts[] = {text2, full};
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+        struct arena a3 = {0};
+        struct json *v3 = NULL;
+        _cleanup_cgroup_ struct cgroup *b3 = NULL;
+        CHECK_INT(json_parse(&a3, texts[i], strlen(texts[i]), "state", &v3), 0);
+        CHECK_INT(cgroup_state_read(v3, &b3), 0);
+        if (b3 && i == 0) {
+            CHECK_STR(b3->h[1].mountpoint, "/sys/fs/cgroup/cpu");
+            CHECK_STR(b3->h[1].dir, "/sys/fs/cgroup/cpu/sub/c1");
+            CHECK_STR(b3->h[1].top, "/sys/fs/cgroup/cpu/sub");
+        } else if (b3) {
+            CHECK_STR(b3->h[0].dir, "/sys/fs/cgroup/memory/x");
+            CHECK_STR(b3->h[0].top, "/sys/fs/cgroup/memory/x");
+        }
+        arena_free(&a3);
+    }
 
     static const char *const bad[] = {
             "{\"mode\":\"legacy\",\"path\":\"/x\",\"hierarchies\":[{\"name\":\"memory\","
@@ -949,6 +992,8 @@ static void test_state_roundtrip(void)
             "\"mountpoint\":\"/sys/fs/cgroup/memory\",\"rel\":\"/x\",\"dir\":\"/sys/fs/cgroup/"
             "memory\"}]}",
             "[]",
+            "{\"mode\":\"legacy\",\"path\":\"/x\",\"hierarchies\":[{\"name\":\"../../../etc\","
+            "\"rel\":\"/x\"}]}",
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct arena a2 = {0};
