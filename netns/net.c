@@ -666,6 +666,11 @@ static int configure_container(pid_t pid, const struct network *n, const struct 
     if (a->ip6.family &&
         (r = rtnl_addr_add(nl, eth.ifindex, "eth0 in the container", &a->ip6, a->prefix6)) < 0)
         return r;
+    /* on an IPv4-only network, as Docker does: no IPv6 link-local address, whose DAD and MLD
+     * packets the bridge would flood to every container on it */
+    if (!a->ip6.family &&
+        (r = rtnl_link_no_ipv6_addrs(nl, eth.ifindex, "eth0 in the container")) < 0)
+        return r;
     if ((r = rtnl_link_set_up(nl, eth.ifindex, "eth0 in the container")) < 0 ||
         (r = rtnl_route_add_default(nl, eth.ifindex, "eth0 in the container", &n->gw4)) < 0)
         return r;
@@ -706,6 +711,7 @@ static int plumb(struct nl *nl, const struct network *n, pid_t pid, struct attac
         (r = rtnl_link_get(nl, a->veth, &veth)) < 0)
         return r;
     if ((r = rtnl_link_set_master(nl, veth.ifindex, a->veth, br.ifindex)) < 0 ||
+        (r = rtnl_link_no_ipv6_addrs(nl, veth.ifindex, a->veth)) < 0 ||
         (r = rtnl_link_set_up(nl, veth.ifindex, a->veth)) < 0)
         return r;
     if ((r = configure_container(pid, n, a)) < 0)

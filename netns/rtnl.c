@@ -220,6 +220,21 @@ int rtnl_link_set_master(struct nl *nl, int ifindex, const char *name, int maste
     return r < 0 ? nl_fail(nl, r, "attach network interface %s to its bridge", name) : 0;
 }
 
+int rtnl_link_no_ipv6_addrs(struct nl *nl, int ifindex, const char *name)
+{
+    char buf[NL_MSG_SIZE];
+    struct nlmsghdr *nlh = setlink_start(buf, ifindex);
+    struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+    struct nlattr *inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+    mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(nlh, inet6);
+    mnl_attr_nest_end(nlh, spec);
+    int r = nl_talk(nl, nlh, NULL, NULL);
+    if (r == -EAFNOSUPPORT || r == -EOPNOTSUPP)
+        return 0; /* a kernel without IPv6 makes no addresses anyway */
+    return r < 0 ? nl_fail(nl, r, "turn off IPv6 addresses on network interface %s", name) : 0;
+}
+
 int rtnl_link_set_mtu(struct nl *nl, int ifindex, const char *name, unsigned mtu)
 {
     char buf[NL_MSG_SIZE];

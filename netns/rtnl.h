@@ -30,6 +30,9 @@ int rtnl_ifb_create(struct nl *nl, const char *name, unsigned mtu);
 int rtnl_link_del(struct nl *nl, const char *name);
 int rtnl_link_set_up(struct nl *nl, int ifindex, const char *name);
 int rtnl_link_set_master(struct nl *nl, int ifindex, const char *name, int master);
+/* No link-local (or any generated) IPv6 address, hence no DAD or MLD traffic from it: for a
+ * bridge port, whose packets the bridge floods to every other port. Before it goes up. */
+int rtnl_link_no_ipv6_addrs(struct nl *nl, int ifindex, const char *name);
 int rtnl_link_set_mtu(struct nl *nl, int ifindex, const char *name, unsigned mtu);
 
 /* Add a.addr/prefix on ifindex (IPv6 without duplicate address detection). Existing: ok. */

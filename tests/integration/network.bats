@@ -162,6 +162,13 @@ count_leases() {
     run -0 nberth exec "$a" ping -c 1 -W 2 127.0.0.1
     # the host ends sit on the bridge
     [ "$(ip -n "$NS" -o link show master br-tn | wc -l)" -eq 2 ]
+    # no IPv6 address on either end of an IPv4-only network's veth (no DAD or MLD packets for
+    # the bridge to flood to every container)
+    run -0 nberth exec "$a" ip -o addr show dev eth0
+    [[ $output != *inet6* ]]
+    for v in $(ip -n "$NS" -o link show master br-tn | awk -F': ' '{print $2}' | cut -d@ -f1); do
+        [ -z "$(ip -n "$NS" -6 -o addr show dev "$v")" ]
+    done
     # a fixed address that is taken
     run -1 nberth create --network tn --ip 10.210.0.10 "$(container_id c)"
     [[ $output == *"10.210.0.10 on network tn is taken by container $a"* ]]
@@ -252,6 +259,9 @@ count_leases() {
     run -0 nberth exec "$b" ping -6 -c 2 -W 2 "$ipa"
     run -0 nberth exec "$a" ip -6 route
     [[ $output == *"default via fd00:240::1 dev eth0"* ]]
+    # on an IPv6 network eth0 keeps its link-local address
+    run -0 nberth exec "$a" ip -6 -o addr show dev eth0
+    [[ $output == *"inet6 fe80::"* ]]
     # and to the gateway
     run -0 nberth exec "$b" ping -6 -c 1 -W 2 fd00:240::1
     # fixed addresses in both families; the IPv6 one is leased too
