@@ -217,6 +217,12 @@ int rtnl_link_set_master(struct nl *nl, int ifindex, const char *name, int maste
     struct nlmsghdr *nlh = setlink_start(buf, ifindex);
     mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
     int r = nl_talk(nl, nlh, NULL, NULL);
+    if (r == -EXFULL)
+        return err_setx(EXFULL,
+                        "attach network interface %s to its bridge: the bridge is full (a Linux "
+                        "bridge holds at most 1023 interfaces); put further containers on "
+                        "another network",
+                        name);
     return r < 0 ? nl_fail(nl, r, "attach network interface %s to its bridge", name) : 0;
 }
 
