@@ -47,6 +47,8 @@
 #include <unistd.h>
 
 #define MAXARGS 64
+/* list and state timings at each density point: the median of this many */
+#define LIST_REPS 11
 
 static char errlog[] = "/tmp/benchtool-err.XXXXXX";
 static int errfd = -1;
@@ -286,11 +288,13 @@ static int cmd_cycle(int argc, char **argv)
     struct rt rts[8];
     int nrt = parse_rts(argc, argv, optind, rts, 8, 5);
     if (!out || nrt == 0)
-        die("usage: benchtool cycle -n ITER [-w WARMUP] -o OUT -- LABEL ROOT BUNDLE CGDIR BIN [ARGS] [-- ...]");
+        die("usage: benchtool cycle -n ITER [-w WARMUP] -o OUT -- LABEL ROOT BUNDLE CGDIR BIN "
+            "[ARGS] [-- ...]");
     FILE *fo = fopen(out, "we");
     if (!fo)
         die("%s: %m", out);
-    fprintf(fo, "label\titer\tcreate_ms\tstart_ms\twait_ms\tdelete_ms\ttotal_ms\tmem_created\tmem_peak\n");
+    fprintf(fo, "label\titer\tcreate_ms\tstart_ms\twait_ms\tdelete_ms\ttotal_ms\tmem_created\tmem_"
+                "peak\n");
     char pidfile[64];
     snprintf(pidfile, sizeof pidfile, "/tmp/benchtool-%d.pid", getpid());
     for (int it = -warm; it < iters; it++) {
@@ -403,7 +407,8 @@ static int cmd_fill(int argc, char **argv)
     }
     struct rt rts[1];
     if (!prefix || parse_rts(argc, argv, optind, rts, 1, 4) != 1)
-        die("usage: benchtool fill -N MAX -c N1,N2 -o PREFIX [-P PARENTCG] -- LABEL ROOT BUNDLE%% BIN [ARGS]");
+        die("usage: benchtool fill -N MAX -c N1,N2 -o PREFIX [-P PARENTCG] -- LABEL ROOT BUNDLE%% "
+            "BIN [ARGS]");
     const struct rt *r = &rts[0];
     char path[4096];
     snprintf(path, sizeof path, "%s.start.tsv", prefix);
@@ -441,12 +446,14 @@ static int cmd_fill(int argc, char **argv)
         free(bundle);
         fprintf(fs, "%d\t%.3f\t%.3f\n", i, t1 - t0, t2 - t1);
         if (i == next_point) {
-            /* settle: let asynchronous kernel work of the last starts finish */
-            usleep(200000);
-            double lt[7], st[7];
+            /* settle: let asynchronous kernel work of the last starts finish (freeing of
+             * namespaces and cgroups after RCU, timers of new interfaces). 200 ms was too
+             * short: berth's list over 1100 containers took 62 ms at once, 35 ms 2 s later. */
+            sleep(2);
+            double lt[LIST_REPS], st[LIST_REPS];
             char sid[64];
             snprintf(sid, sizeof sid, "f%s-%d", r->label, (i + 1) / 2);
-            for (int k = 0; k < 7; k++) {
+            for (int k = 0; k < LIST_REPS; k++) {
                 double a = now_ms();
                 must(rt_cmd(r, -1, "list", NULL), r, "list", "");
                 double b = now_ms();
@@ -456,11 +463,12 @@ static int cmd_fill(int argc, char **argv)
                 st[k] = c - b;
             }
             int cnt = list_count(r);
-            fprintf(fp, "%d\t%.3f\t%.3f\t%d\t%ld\t%ld\t%lld\n", i, median(lt, 7), median(st, 7), cnt,
-                    meminfo_kb("MemAvailable"), meminfo_kb("Slab"), cg_usage(parentcg));
+            fprintf(fp, "%d\t%.3f\t%.3f\t%d\t%ld\t%ld\t%lld\n", i, median(lt, LIST_REPS),
+                    median(st, LIST_REPS), cnt, meminfo_kb("MemAvailable"), meminfo_kb("Slab"),
+                    cg_usage(parentcg));
             fflush(fp);
             fprintf(stderr, "  %s: %d containers, list %.1f ms, state %.1f ms\n", r->label, i,
-                    median(lt, 7), median(st, 7));
+                    median(lt, LIST_REPS), median(st, LIST_REPS));
             if (cnt != i) {
                 fprintf(stderr, "benchtool: %s: list shows %d containers, expected %d\n", r->label,
                         cnt, i);
@@ -479,13 +487,15 @@ static int cmd_fill(int argc, char **argv)
         kill_wait_delete(r, id, pids[i], t);
         fprintf(fd, "%d\t%.3f\t%.3f\t%.3f\t%.3f\n", i, now_ms() - a, t[0], t[1], t[2]);
     }
-    fprintf(stderr, "  %s: deleted %d containers in %.2f s\n", r->label, max, (now_ms() - t0) / 1e3);
+    fprintf(stderr, "  %s: deleted %d containers in %.2f s\n", r->label, max,
+            (now_ms() - t0) / 1e3);
     /* every container process was ours (subreaper): none may be left */
     usleep(100000);
     reap_orphans();
     int orph = orphans();
     if (orph) {
-        fprintf(stderr, "benchtool: %s: %d container processes left after delete\n", r->label, orph);
+        fprintf(stderr, "benchtool: %s: %d container processes left after delete\n", r->label,
+                orph);
         return 1;
     }
     int left = list_count(r);

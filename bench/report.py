@@ -400,7 +400,8 @@ if fills:
               "`berth-testhelper sleep inf` with a 64 MiB memory limit and a 64 pids limit; "
               "`berth-net` also gets a veth on a bridge (`--network`, private netns). Start time "
               "per container = median of create+start over the 100 containers up to N. `list` "
-              "and `state` (of container N/2): median of 7. Host memory per container: drop of "
+              "and `state` (of container N/2): median of 11, 2 s after the last start. "
+              "Host memory per container: drop of "
               "MemAvailable / N; charged: the memory cgroup parent's usage / N. Plot: "
               "`density.png`.\n")
     md.append("| runtime | N | start/container ms | list ms | state ms | host MiB/container | slab KiB/container | charged KiB/container |\n"
