@@ -409,8 +409,6 @@ void state_records_text(struct container_state *st)
         st->image_json = subtree_text(&st->arena, st->image_doc);
 }
 
-/* state.json is only ever replaced by rename, never written in place: its size from fstat
- * is the size of what one read returns (list reads thousands of them). */
 /* path below dirfd, no symlink followed */
 static int open_beneath(int dirfd, const char *path, int flags)
 {
@@ -429,6 +427,8 @@ static int open_beneath(int dirfd, const char *path, int flags)
     return sub < 0 ? -1 : openat(sub, slash + 1, flags | O_NOFOLLOW);
 }
 
+/* state.json is only ever replaced by rename, never written in place: its size from fstat
+ * is the size of what one read returns (list reads thousands of them). */
 static int read_state_file(int dirfd, const char *path, char **out, size_t *len, uid_t *uid)
 {
     int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
