@@ -34,20 +34,15 @@ int container_cgroup(const struct container_state *st, struct cgroup **out)
     return r;
 }
 
-static bool container_frozen(const struct container_state *st)
-{
-    bool frozen = false;
-    if (st->cgroup_doc && !st->cgroup_json)
-        return cgroup_state_is_frozen(st->cgroup_doc, &frozen) == 0 && frozen;
-    _cleanup_cgroup_ struct cgroup *cg = NULL;
-    return container_cgroup(st, &cg) == 0 && cg && cgroup_is_frozen(cg, &frozen) == 0 && frozen;
-}
-
-/* The live status of a loaded container (paused from its cgroup); dirfd: state_status's. */
+/* The live status of a state just loaded (paused from its cgroup record); dirfd: state_status's. */
 static enum container_status live_status(const struct container_state *st, int dirfd)
 {
     enum container_status s = state_status(st, dirfd);
-    return s == STATUS_RUNNING && container_frozen(st) ? STATUS_PAUSED : s;
+    bool frozen = false;
+    if (s == STATUS_RUNNING && st->cgroup_doc &&
+        cgroup_state_is_frozen(st->cgroup_doc, &frozen) == 0 && frozen)
+        return STATUS_PAUSED;
+    return s;
 }
 
 /* State and live status of the container whose directory is dirfd. */
