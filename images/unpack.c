@@ -198,14 +198,9 @@ static void invalidate_parent(struct unpacker *k)
 
 static int open_beneath(int rootfd, const char *path, int flags, int *out)
 {
-    struct open_how how = {
-            .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-            .resolve =
-                    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+    int fd = openat_beneath(rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW, RESOLVE_NO_XDEV);
     if (fd < 0)
-        return -errno;
+        return fd;
     *out = fd;
     return 0;
 }

@@ -8,8 +8,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+
 #include "fs.h"
 #include "util.h"
+
+int openat_beneath(int dirfd, const char *path, int flags, uint64_t extra_resolve)
+{
+    struct open_how how = {
+            .flags = (uint64_t)flags,
+            .resolve =
+                    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | extra_resolve,
+    };
+    int fd = (int)syscall(SYS_openat2, dirfd, *path ? path : ".", &how, sizeof(how));
+    return fd < 0 ? -errno : fd;
+}
 
 int read_all_fd(int fd, size_t max, char **out, size_t *len)
 {

@@ -3,11 +3,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Read all of fd (at most max bytes, else -EFBIG); the buffer is NUL-terminated. */
 int read_all_fd(int fd, size_t max, char **out, size_t *len);
 int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
+/* openat2 confined below dirfd that follows no symlink or magic link (RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, plus extra_resolve); "" opens dirfd itself.
+ * The fd, or -errno (-ENOSYS without openat2). */
+int openat_beneath(int dirfd, const char *path, int flags, uint64_t extra_resolve);
 /* Write all of buf, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
 /* Open path (O_WRONLY, O_TRUNC unless append) and write s: for /proc and cgroup files. */

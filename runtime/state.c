@@ -4,12 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
-
-#include <linux/openat2.h>
 
 #include "lib/err.h"
 #include "lib/fs.h"
@@ -409,33 +406,35 @@ void state_records_text(struct container_state *st)
         st->image_json = subtree_text(&st->arena, st->image_doc);
 }
 
-/* path below dirfd, no symlink followed */
-static int open_beneath(int dirfd, const char *path, int flags)
+/* path ("state.json" or "NAME/state.json") below dirfd, no symlink followed: fd or -errno */
+static int open_state_file(int dirfd, const char *path, int flags)
 {
-    struct open_how how = {.flags = (uint64_t)flags,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
-    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+    int fd = openat_beneath(dirfd, path, flags, 0);
+    if (fd != -ENOSYS && fd != -EPERM)
         return fd;
     /* no openat2 (kernel < 5.6, a seccomp filter, valgrind): one component at a time */
     _cleanup_free_ char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (!slash)
-        return openat(dirfd, path, flags | O_NOFOLLOW);
-    *slash = '\0';
-    _cleanup_close_ int sub = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    return sub < 0 ? -1 : openat(sub, slash + 1, flags | O_NOFOLLOW);
+        fd = openat(dirfd, path, flags | O_NOFOLLOW);
+    else {
+        *slash = '\0';
+        _cleanup_close_ int sub =
+                openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = sub < 0 ? -1 : openat(sub, slash + 1, flags | O_NOFOLLOW);
+    }
+    return fd < 0 ? -errno : fd;
 }
 
 /* state.json is only ever replaced by rename, never written in place: its size from fstat
  * is the size of what one read returns (list reads thousands of them). */
 static int read_state_file(int dirfd, const char *path, char **out, size_t *len, uid_t *uid)
 {
-    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-    _cleanup_close_ int fd =
-            streq(path, STATE_FILE) ? openat(dirfd, path, flags) : open_beneath(dirfd, path, flags);
+    _cleanup_close_ int fd = open_state_file(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) < 0)
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, &sb) < 0)
         return -errno;
     if (!S_ISREG(sb.st_mode))
         return -EINVAL;
