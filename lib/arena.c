@@ -12,7 +12,8 @@ struct arena_chunk {
     max_align_t data[];
 };
 
-void *arena_alloc(struct arena *a, size_t size)
+/* size bytes, not zeroed */
+static void *arena_reserve(struct arena *a, size_t size)
 {
     size = (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
     struct arena_chunk *c = a->head;
@@ -34,8 +35,13 @@ void *arena_alloc(struct arena *a, size_t size)
     }
     void *p = (char *)c->data + c->used;
     c->used += size;
-    memset(p, 0, size);
     return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+    void *p = arena_reserve(a, size);
+    return memset(p, 0, size);
 }
 
 void *arena_alloc_array(struct arena *a, size_t n, size_t size)
@@ -47,7 +53,7 @@ void *arena_alloc_array(struct arena *a, size_t n, size_t size)
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-    char *p = arena_alloc(a, n + 1);
+    char *p = arena_reserve(a, n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;

@@ -12,13 +12,21 @@
 
 /* ---- tree building on yajl events ---- */
 
+/* The members of every open container sit on one stack (a frame's start at `base`), so a
+ * document costs no allocation per object or array: a closed container copies its slice into
+ * the arena and pops it. */
+struct member {
+    const char *key;
+    struct json *val;
+};
+
 struct frame {
     struct json *node;
-    const char **keys;
-    struct json **vals;
-    size_t n, cap;
+    size_t base;
     const char *pending_key;
 };
+
+#define MEMBERS_INLINE 64
 
 struct builder {
     struct arena *arena;
@@ -26,6 +34,11 @@ struct builder {
     int depth;
     struct json *root;
     bool too_deep;
+    const char *const *stop; /* json_parse_until's key path */
+    bool stopped;
+    struct member *members;
+    size_t n_members, cap_members;
+    struct member inline_members[MEMBERS_INLINE];
 };
 
 static struct json *node_new(struct builder *b, enum json_type t)
@@ -35,22 +48,28 @@ static struct json *node_new(struct builder *b, enum json_type t)
     return v;
 }
 
+static void members_grow(struct builder *b)
+{
+    size_t cap = b->cap_members * 2;
+    if (b->members == b->inline_members) {
+        b->members = xreallocarray(NULL, cap, sizeof(*b->members));
+        memcpy(b->members, b->inline_members, sizeof(b->inline_members));
+    } else {
+        b->members = xreallocarray(b->members, cap, sizeof(*b->members));
+    }
+    b->cap_members = cap;
+}
+
 static int add_value(struct builder *b, struct json *v)
 {
     if (b->depth == 0) {
         b->root = v;
         return 1;
     }
+    if (b->n_members == b->cap_members)
+        members_grow(b);
     struct frame *f = &b->stack[b->depth - 1];
-    if (f->n == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 8;
-        f->vals = xreallocarray(f->vals, f->cap, sizeof(*f->vals));
-        if (f->node->type == JSON_OBJECT)
-            f->keys = xreallocarray(f->keys, f->cap, sizeof(*f->keys));
-    }
-    if (f->node->type == JSON_OBJECT)
-        f->keys[f->n] = f->pending_key;
-    f->vals[f->n++] = v;
+    b->members[b->n_members++] = (struct member){.key = f->pending_key, .val = v};
     return 1;
 }
 
@@ -92,7 +111,7 @@ static int open_container(struct builder *b, enum json_type t)
     }
     struct json *v = node_new(b, t);
     add_value(b, v);
-    b->stack[b->depth++] = (struct frame){.node = v};
+    b->stack[b->depth++] = (struct frame){.node = v, .base = b->n_members};
     return 1;
 }
 
@@ -100,21 +119,22 @@ static int close_container(struct builder *b)
 {
     struct frame *f = &b->stack[--b->depth];
     struct json *v = f->node;
-    v->n = f->n;
+    const struct member *m = b->members + f->base;
+    size_t n = b->n_members - f->base;
+    v->n = n;
     if (v->type == JSON_OBJECT) {
-        v->object.keys = arena_alloc_array(b->arena, f->n, sizeof(*f->keys));
-        v->object.values = arena_alloc_array(b->arena, f->n, sizeof(*f->vals));
-        if (f->n) {
-            memcpy(v->object.keys, f->keys, f->n * sizeof(*f->keys));
-            memcpy(v->object.values, f->vals, f->n * sizeof(*f->vals));
+        v->object.keys = arena_alloc_array(b->arena, n, sizeof(*v->object.keys));
+        v->object.values = arena_alloc_array(b->arena, n, sizeof(*v->object.values));
+        for (size_t i = 0; i < n; i++) {
+            v->object.keys[i] = m[i].key;
+            v->object.values[i] = m[i].val;
         }
     } else {
-        v->items = arena_alloc_array(b->arena, f->n, sizeof(*f->vals));
-        if (f->n)
-            memcpy(v->items, f->vals, f->n * sizeof(*f->vals));
+        v->items = arena_alloc_array(b->arena, n, sizeof(*v->items));
+        for (size_t i = 0; i < n; i++)
+            v->items[i] = m[i].val;
     }
-    free(f->keys);
-    free(f->vals);
+    b->n_members = f->base;
     return 1;
 }
 
@@ -123,9 +143,23 @@ static int on_start_map(void *ctx)
     return open_container(ctx, JSON_OBJECT);
 }
 
+/* Whether key, arriving in the innermost open object, completes the path b->stop. */
+static bool at_stop(const struct builder *b, const unsigned char *key, size_t len)
+{
+    const char *const *p = b->stop;
+    for (int i = 0; i < b->depth - 1; i++, p++)
+        if (!*p || !b->stack[i].pending_key || !streq(*p, b->stack[i].pending_key))
+            return false;
+    return p[0] && !p[1] && strlen(p[0]) == len && memcmp(p[0], key, len) == 0;
+}
+
 static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     struct builder *b = ctx;
+    if (b->stop && at_stop(b, key, len)) {
+        b->stopped = true;
+        return 0;
+    }
     b->stack[b->depth - 1].pending_key = arena_strndup(b->arena, (const char *)key, len);
     return 1;
 }
@@ -192,7 +226,14 @@ static int parse_error(yajl_handle h, struct builder *b, const char *text, size_
 int json_parse(struct arena *arena, const char *text, size_t len, const char *what,
                struct json **out)
 {
-    struct builder b = {.arena = arena};
+    return json_parse_until(arena, text, len, what, NULL, out, NULL);
+}
+
+int json_parse_until(struct arena *arena, const char *text, size_t len, const char *what,
+                     const char *const *stop, struct json **out, bool *stopped)
+{
+    struct builder b = {.arena = arena, .cap_members = MEMBERS_INLINE, .stop = stop};
+    b.members = b.inline_members;
     yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
     if (!h)
         die_oom();
@@ -203,15 +244,18 @@ int json_parse(struct arena *arena, const char *text, size_t len, const char *wh
         at_end = true;
     }
     int r = 0;
+    if (b.stopped) {
+        while (b.depth > 0)
+            close_container(&b);
+        st = yajl_status_ok;
+    }
+    if (stopped)
+        *stopped = b.stopped;
     if (st != yajl_status_ok || !b.root)
         r = b.root || st != yajl_status_ok ? parse_error(h, &b, text, len, what, at_end)
                                            : err_setx(EINVAL, "%s: empty document", what);
-    /* on a cancelled parse, frames still open own their vectors */
-    while (b.depth > 0) {
-        struct frame *f = &b.stack[--b.depth];
-        free(f->keys);
-        free(f->vals);
-    }
+    if (b.members != b.inline_members)
+        free(b.members);
     yajl_free(h);
     if (r == 0)
         *out = b.root;

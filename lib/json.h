@@ -42,6 +42,13 @@ struct json {
 int json_parse(struct arena *arena, const char *text, size_t len, const char *what,
                struct json **out);
 
+/* json_parse, but stop at the first key that completes the path stop (NULL-terminated keys
+ * from the root, e.g. {"a", "b", NULL} for the key b of the object a): *out then holds what
+ * came before, every open object and array closed, and *stopped is true. What follows the
+ * stop is neither built nor checked. */
+int json_parse_until(struct arena *arena, const char *text, size_t len, const char *what,
+                     const char *const *stop, struct json **out, bool *stopped);
+
 /* The member `key` of an object, or NULL when absent, null, or v is not an object.
  * Duplicate keys: the last one wins, as in Go. */
 struct json *json_get(const struct json *v, const char *key);

@@ -465,6 +465,66 @@ static void test_readers(void)
     arena_free(&a);
 }
 
+/* The member stack outgrows its inline slots while outer containers are still open. */
+static void test_many_members(void)
+{
+    struct jw w;
+    jw_init(&w, NULL);
+    jw_object_begin(&w);
+    for (int i = 0; i < 100; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        jw_key(&w, key);
+        jw_array_begin(&w);
+        for (int j = 0; j < 70; j++)
+            jw_int(&w, i * 1000 + j);
+        jw_array_end(&w);
+    }
+    jw_object_end(&w);
+    char *text = jw_steal(&w, NULL);
+    char *again = reserialize(text, NULL);
+    CHECK_STR(again, text);
+    free(again);
+    free(text);
+}
+
+static void test_parse_until(void)
+{
+    static const char *const stop[] = {"b", "c", NULL};
+    static const char text[] =
+            "{\"a\":1,\"z\":{\"c\":9},\"b\":{\"x\":[{\"c\":0}],\"y\":{\"c\":2},\"c\":{\"big\":3},"
+            "\"d\":4},\"e\":5}";
+    struct arena a = {0};
+    struct json *v;
+    bool stopped = false;
+    char *copy = xstrdup(text);
+    CHECK_INT(json_parse_until(&a, copy, strlen(copy), "t", stop, &v, &stopped), 0);
+    CHECK(stopped);
+    struct jw w;
+    jw_init(&w, NULL);
+    emit(&w, v);
+    /* z.c, c below x's array and y.c do not match; b.c does, and nothing after it is built */
+    CHECK_STR(w.buf, "{\"a\":1,\"z\":{\"c\":9},\"b\":{\"x\":[{\"c\":0}],\"y\":{\"c\":2}}}");
+    jw_free(&w);
+
+    /* no such key: the whole document, not stopped */
+    static const char *const absent[] = {"b", "z", NULL};
+    CHECK_INT(json_parse_until(&a, copy, strlen(copy), "t", absent, &v, &stopped), 0);
+    CHECK(!stopped);
+    CHECK(json_get(v, "e") != NULL);
+
+    /* what follows the stop is not checked; what comes before is */
+    static const char bad_after[] = "{\"b\":{\"c\":{oops";
+    CHECK_INT(json_parse_until(&a, bad_after, strlen(bad_after), "t", stop, &v, &stopped), 0);
+    CHECK(stopped);
+    CHECK(json_get(v, "b") != NULL && json_get(v, "b")->n == 0);
+    static const char bad_before[] = "{\"a\":oops,\"b\":{\"c\":1}}";
+    CHECK_INT(json_parse_until(&a, bad_before, strlen(bad_before), "t", stop, &v, &stopped),
+              -EINVAL);
+    free(copy);
+    arena_free(&a);
+}
+
 UNIT_MAIN(UNIT(test_round_trip), UNIT(test_indent), UNIT(test_writer_escaping), UNIT(test_jpath),
           UNIT(test_depth_limit), UNIT(test_truncated), UNIT(test_huge), UNIT(test_numbers),
-          UNIT(test_readers))
+          UNIT(test_readers), UNIT(test_many_members), UNIT(test_parse_until))
