@@ -1165,6 +1165,36 @@ int cgroup_is_frozen(const struct cgroup *cg, bool *frozen)
     return 0;
 }
 
+char *cgroup_freezer_file(const struct cgroup *cg)
+{
+    const struct cg_hier *h = freezer_v1(cg);
+    if (h)
+        return xstrjoin(h->dir, "/freezer.state");
+    h = cg_unified(cg);
+    return h ? xstrjoin(h->dir, "/cgroup.freeze") : NULL;
+}
+
+int cgroup_freezer_file_frozen(const char *path, bool *frozen)
+{
+    char buf[32];
+    const char *base = strrchr(path, '/');
+    bool v1 = base && streq(base + 1, "freezer.state");
+    *frozen = false;
+    if (path[0] != '/' || (!v1 && !(base && streq(base + 1, "cgroup.freeze"))))
+        return -EINVAL;
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT && !v1 ? 0 : -errno;
+    /* a cgroup file's whole (short) content comes in one read */
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    buf[strcspn(buf, " \n")] = '\0';
+    *frozen = v1 ? !streq(buf, "THAWED") : streq(buf, "1");
+    return 0;
+}
+
 /* ---- destroy ---- */
 
 /* rmdir dir after every cgroup below it; 0 when gone, -EBUSY/-ENOTEMPTY while busy. */

@@ -120,6 +120,12 @@ int cgroup_state_read(const struct json *v, struct cgroup **out);
 /* cgroup_is_frozen for the cgroup a state record describes, reading only the freezer's
  * hierarchy of the record (list asks it of every running container). */
 int cgroup_state_is_frozen(const struct json *v, bool *frozen);
+/* The file that says whether cg is frozen, in cgroup_is_frozen's order (the v1 freezer's
+ * freezer.state, else the unified cgroup.freeze), or NULL: kept in state.json so that list
+ * need not read the cgroup record. Caller frees. */
+char *cgroup_freezer_file(const struct cgroup *cg);
+/* Whether the file cgroup_freezer_file named says frozen (a missing cgroup.freeze: no). */
+int cgroup_freezer_file_frozen(const char *path, bool *frozen);
 
 /* The cgroup path as seen in /proc/<pid>/cgroup of the container's main hierarchy. */
 const char *cgroup_path(const struct cgroup *cg);

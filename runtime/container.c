@@ -384,6 +384,8 @@ static int make_state(struct creation *cr)
         cgroup_state_write(cr->cg, &w);
         st->cgroup_json = arena_strdup(&st->arena, w.buf ? w.buf : "null");
         jw_free(&w);
+        _cleanup_free_ char *freezer = cgroup_freezer_file(cr->cg);
+        st->freezer_file = arena_strdup(&st->arena, freezer);
     }
     /* recorded before the process exists so delete can clean up after a killed create */
     return state_save(cr->dirfd, st);

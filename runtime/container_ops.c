@@ -34,13 +34,18 @@ int container_cgroup(const struct container_state *st, struct cgroup **out)
     return r;
 }
 
-/* The live status of a state just loaded (paused from its cgroup record); dirfd: state_status's. */
+/* The live status of a state just loaded (paused from its freezer file, or from the cgroup
+ * record of a state written without one); dirfd: state_status's. */
 static enum container_status live_status(const struct container_state *st, int dirfd)
 {
     enum container_status s = state_status(st, dirfd);
     bool frozen = false;
-    if (s == STATUS_RUNNING && st->cgroup_doc &&
-        cgroup_state_is_frozen(st->cgroup_doc, &frozen) == 0 && frozen)
+    if (s != STATUS_RUNNING)
+        return s;
+    if (st->freezer_file)
+        return cgroup_freezer_file_frozen(st->freezer_file, &frozen) == 0 && frozen ? STATUS_PAUSED
+                                                                                    : s;
+    if (st->cgroup_doc && cgroup_state_is_frozen(st->cgroup_doc, &frozen) == 0 && frozen)
         return STATUS_PAUSED;
     return s;
 }

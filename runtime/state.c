@@ -298,6 +298,11 @@ void state_write_oci(struct jw *w, const struct container_state *st, enum contai
 
 int state_save(int dirfd, const struct container_state *st)
 {
+    if (st->records_skipped)
+        return err_setx(EINVAL,
+                        "internal error: state of container %s was loaded without its "
+                        "records and cannot be saved",
+                        st->id);
     struct jw w;
     jw_init(&w, NULL);
     jw_object_begin(&w);
@@ -314,6 +319,9 @@ int state_save(int dirfd, const struct container_state *st)
     jw_kv_string(&w, "owner", st->owner ? st->owner : "");
     jw_kv_uint(&w, "pidStart", st->pid_start);
     jw_kv_string(&w, "bootId", st->boot_id);
+    /* before the records: list stops reading at "cgroup" */
+    if (st->freezer_file)
+        jw_kv_string(&w, "freezer", st->freezer_file);
     const char *ext_names[] = {"cgroup", "network", "image"};
     const char *ext_values[] = {st->cgroup_json, st->net_json, st->image_json};
     const struct json *ext_docs[] = {st->cgroup_doc, st->net_doc, st->image_doc};
@@ -390,6 +398,8 @@ static int state_parse(struct container_state *st, const struct json *doc, const
         return r;
     if (r > 0)
         snprintf(st->boot_id, sizeof(st->boot_id), "%s", s);
+    if ((r = jo_string(&c, b, bp, "freezer", &st->freezer_file)) < 0)
+        return r;
     st->cgroup_doc = json_get(b, "cgroup");
     st->net_doc = json_get(b, "network");
     st->image_doc = json_get(b, "image");
@@ -454,7 +464,31 @@ static int read_state_file(int dirfd, const char *path, char **out, size_t *len,
     return 0;
 }
 
-static int load_path(int dirfd, const char *path, const char *id, struct container_state **out)
+/* The keys list needs come before this one in state.json; see state_save. */
+static const char *const records_start[] = {"berth", "cgroup", NULL};
+
+/* head: stop at the records (records_skipped is then set). */
+static int parse_state(const char *text, size_t len, const char *what, uid_t uid, bool head,
+                       struct container_state **out)
+{
+    struct container_state *st = xzalloc(sizeof(*st));
+    struct json *doc;
+    st->file_uid = uid;
+    int r = json_parse_until(&st->arena, text, len, what, head ? records_start : NULL, &doc,
+                             &st->records_skipped);
+    if (r == 0)
+        r = state_parse(st, doc, what);
+    if (r < 0) {
+        state_free(st);
+        return r;
+    }
+    *out = st;
+    return 0;
+}
+
+/* head: skip the records when the state says where its freezer is (list's case). */
+static int load_path(int dirfd, const char *path, const char *id, bool head,
+                     struct container_state **out)
 {
     _cleanup_free_ char *text = NULL;
     size_t len;
@@ -467,30 +501,25 @@ static int load_path(int dirfd, const char *path, const char *id, struct contain
                         id, id);
     if (r < 0)
         return err_set(r, "read state of container %s", id);
-    struct container_state *st = xzalloc(sizeof(*st));
-    struct json *doc;
     _cleanup_free_ char *what = xasprintf("state of container %s", id);
-    st->file_uid = uid;
-    r = json_parse(&st->arena, text, len, what, &doc);
-    if (r == 0)
-        r = state_parse(st, doc, what);
-    if (r < 0) {
-        state_free(st);
-        return r;
+    r = parse_state(text, len, what, uid, head, out);
+    if (r == 0 && (*out)->records_skipped && !(*out)->freezer_file) {
+        /* written before the freezer file was kept: paused is read from the cgroup record */
+        state_free(*out);
+        r = parse_state(text, len, what, uid, false, out);
     }
-    *out = st;
-    return 0;
+    return r;
 }
 
 int state_load(int dirfd, const char *id, struct container_state **out)
 {
-    return load_path(dirfd, STATE_FILE, id, out);
+    return load_path(dirfd, STATE_FILE, id, false, out);
 }
 
 int state_load_entry(int rootfd, const char *name, struct container_state **out)
 {
     _cleanup_free_ char *path = xstrjoin(name, "/" STATE_FILE);
-    return load_path(rootfd, path, name, out);
+    return load_path(rootfd, path, name, true, out);
 }
 
 void state_free(struct container_state *st)

@@ -45,7 +45,9 @@ struct container_state {
     char *net_json;    /* netns/ */
     char *image_json;  /* images/ */
     const struct json *cgroup_doc, *net_doc, *image_doc;
-    bool detached_stdio; /* informational */
+    char *freezer_file;   /* cgroup_freezer_file(), so that list can skip the cgroup record */
+    bool records_skipped; /* loaded by state_load_entry without the records: never saved */
+    bool detached_stdio;  /* informational */
 };
 
 /* Container ids: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
@@ -71,7 +73,9 @@ bool state_dir_busy(int dirfd);
 
 int state_load(int dirfd, const char *id, struct container_state **out);
 /* state_load of the directory `name` below the root without opening the directory itself
- * (list reads thousands); no symlink is followed. */
+ * (list reads thousands); no symlink is followed. The other modules' records are not read
+ * (cgroup_doc, net_doc and image_doc stay NULL, records_skipped is set) unless the state
+ * lacks freezer_file. */
 int state_load_entry(int rootfd, const char *name, struct container_state **out);
 /* Fill cgroup_json, net_json and image_json from the parsed trees of a loaded state. */
 void state_records_text(struct container_state *st);

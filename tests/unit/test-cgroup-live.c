@@ -296,6 +296,17 @@ static bool record_frozen(const char *text, size_t len)
     return frozen;
 }
 
+/* the freezer file state.json keeps for list */
+static bool file_frozen(const struct cgroup *cg)
+{
+    _cleanup_free_ char *f = cgroup_freezer_file(cg);
+    bool frozen = false;
+    CHECK(f != NULL);
+    if (f)
+        CHECK_OK(cgroup_freezer_file_frozen(f, &frozen));
+    return frozen;
+}
+
 static void test_lifecycle(void)
 {
     struct spec_resources r = basic_resources();
@@ -417,6 +428,7 @@ static void test_lifecycle(void)
     CHECK_OK(cgroup_is_frozen(cg2, &frozen));
     CHECK(frozen);
     CHECK(record_frozen(text, len));
+    CHECK(file_frozen(cg2));
     uint64_t n1 = *counter;
     cg_sleep_ms(300);
     uint64_t n2 = *counter;
@@ -425,6 +437,7 @@ static void test_lifecycle(void)
     CHECK_OK(cgroup_is_frozen(cg2, &frozen));
     CHECK(!frozen);
     CHECK(!record_frozen(text, len));
+    CHECK(!file_frozen(cg2));
     cg_sleep_ms(300);
     CHECK(*counter > n2);
 

@@ -1094,6 +1094,39 @@ static void test_setup(void)
     setup();
 }
 
+/* state.json's freezer file: its name says how to read it */
+static void test_freezer_file(void)
+{
+    static const struct {
+        const char *name, *content;
+        int r;
+        bool frozen;
+    } cases[] = {
+            {"freezer.state", "THAWED\n", 0, false}, {"freezer.state", "FREEZING\n", 0, true},
+            {"freezer.state", "FROZEN\n", 0, true},  {"cgroup.freeze", "0\n", 0, false},
+            {"cgroup.freeze", "1\n", 0, true},       {"memory.max", "1\n", -EINVAL, false},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        _cleanup_free_ char *dir = xasprintf("%s/ff%zu", fake_root, i);
+        _cleanup_free_ char *f = xasprintf("%s/%s", dir, cases[i].name);
+        CHECK(mkdir(dir, 0755) == 0);
+        FILE *fp = fopen(f, "we");
+        CHECK(fp && fputs(cases[i].content, fp) >= 0 && fclose(fp) == 0);
+        bool frozen = !cases[i].frozen;
+        CHECK_INT(cgroup_freezer_file_frozen(f, &frozen), cases[i].r);
+        CHECK(frozen == cases[i].frozen);
+    }
+    bool frozen = true;
+    /* a cgroup without cgroup.freeze (kernel < 5.2) is never frozen; a missing v1 file is an error
+     */
+    _cleanup_free_ char *v2 = xasprintf("%s/none/cgroup.freeze", fake_root);
+    _cleanup_free_ char *v1 = xasprintf("%s/none/freezer.state", fake_root);
+    CHECK_INT(cgroup_freezer_file_frozen(v2, &frozen), 0);
+    CHECK(!frozen);
+    CHECK_INT(cgroup_freezer_file_frozen(v1, &frozen), -ENOENT);
+    CHECK_INT(cgroup_freezer_file_frozen("rel/freezer.state", &frozen), -EINVAL);
+}
+
 static void test_teardown(void)
 {
     teardown();
@@ -1104,5 +1137,6 @@ UNIT_MAIN(UNIT(test_shares_to_weight), UNIT(test_shares_to_weight_matches_libm),
           UNIT(test_io_max), UNIT(test_hugepage_names), UNIT(test_swap), UNIT(test_resolve_path),
           UNIT(test_hierarchy_names), UNIT(test_device_rules_v1), UNIT(test_bpf_structure),
           UNIT(test_bpf_semantics), UNIT(test_bpf_random), UNIT(test_setup), UNIT(test_fake_v2),
-          UNIT(test_fake_v1), UNIT(test_fake_hybrid_unified), UNIT(test_teardown),
-          UNIT(test_state_roundtrip), UNIT(test_stats_json), UNIT(test_systemd_refused))
+          UNIT(test_fake_v1), UNIT(test_fake_hybrid_unified), UNIT(test_freezer_file),
+          UNIT(test_teardown), UNIT(test_state_roundtrip), UNIT(test_stats_json),
+          UNIT(test_systemd_refused))
