@@ -22,6 +22,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+#define DEVCG_ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
+
 /* Registers of the program: r1 ctx, r2 unresolved access bits, r3 type, r4 major, r5 minor. */
 enum { R0, R1, R2, R3, R4, R5 };
 
@@ -30,9 +32,16 @@ static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
     return (struct bpf_insn){.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
 }
 
+/*
+ * Every verdict jumps to one of two shared exits at the end ("r0 = 0; exit" and "r0 = 1;
+ * exit"). The verifier checks each exit once and prunes every later path that reaches it; with
+ * an exit per rule it re-checked the return value along the whole path at each one, which made
+ * loading the standard rules cost 0.5-0.7 ms on a 2.5 GHz host.
+ */
 struct prog {
     struct bpf_insn *v;
     size_t n, cap;
+    size_t *to_deny, n_deny, *to_allow, n_allow;
 };
 
 static size_t emit(struct prog *p, struct bpf_insn i)
@@ -43,6 +52,24 @@ static size_t emit(struct prog *p, struct bpf_insn i)
     }
     p->v[p->n] = i;
     return p->n++;
+}
+
+static void emit_verdict_jump(struct prog *p, struct bpf_insn jump, bool allow)
+{
+    size_t **list = allow ? &p->to_allow : &p->to_deny;
+    size_t *n = allow ? &p->n_allow : &p->n_deny;
+    *list = xreallocarray(*list, *n + 1, sizeof(**list));
+    (*list)[(*n)++] = emit(p, jump);
+}
+
+/* "if reg != value goto next rule" (the offset patched later), tested on a copy: a test on reg
+ * itself would pin reg to value on the matching path, and the verifier would then check every
+ * later rule once more for each such narrower state. */
+static size_t emit_differs(struct prog *p, int reg, int32_t value)
+{
+    emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_X, R0, (uint8_t)reg, 0, 0));
+    emit(p, insn(BPF_ALU64 | BPF_XOR | BPF_K, R0, 0, 0, value));
+    return emit(p, insn(BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0, 0));
 }
 
 static int emit_rule(struct prog *p, const struct spec_device_rule *r)
@@ -56,38 +83,67 @@ static int emit_rule(struct prog *p, const struct spec_device_rule *r)
                         r->major, r->minor);
 
     /* jumps to the next rule are patched once the block's length is known */
-    size_t skips[8], n_skips = 0;
+    size_t skips[4], n_skips = 0;
     switch (r->type) {
     case 'a': break;
-    case 'b':
-        skips[n_skips++] = emit(p, insn(BPF_JMP | BPF_JNE | BPF_K, R3, 0, 0, BPF_DEVCG_DEV_BLOCK));
-        break;
-    case 'c':
-        skips[n_skips++] = emit(p, insn(BPF_JMP | BPF_JNE | BPF_K, R3, 0, 0, BPF_DEVCG_DEV_CHAR));
-        break;
+    case 'b': skips[n_skips++] = emit_differs(p, R3, BPF_DEVCG_DEV_BLOCK); break;
+    case 'c': skips[n_skips++] = emit_differs(p, R3, BPF_DEVCG_DEV_CHAR); break;
     default:
         return err_setx(EINVAL, "cgroup: devices: invalid type '%c' (expected a, b or c)", r->type);
     }
     if (r->major >= 0)
-        skips[n_skips++] = emit(p, insn(BPF_JMP | BPF_JNE | BPF_K, R4, 0, 0, (int32_t)r->major));
+        skips[n_skips++] = emit_differs(p, R4, (int32_t)r->major);
     if (r->minor >= 0)
-        skips[n_skips++] = emit(p, insn(BPF_JMP | BPF_JNE | BPF_K, R5, 0, 0, (int32_t)r->minor));
+        skips[n_skips++] = emit_differs(p, R5, (int32_t)r->minor);
 
-    /* does the rule name any bit still undecided? */
-    emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_X, R0, R2, 0, 0));
-    emit(p, insn(BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, (int32_t)acc));
-    skips[n_skips++] = emit(p, insn(BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0));
+    /* deny: it names a bit still undecided. allow: it decides the bits it names; all decided? */
     if (r->allow) {
         emit(p, insn(BPF_ALU64 | BPF_AND | BPF_K, R2, 0, 0, (int32_t)~acc));
-        skips[n_skips++] = emit(p, insn(BPF_JMP | BPF_JNE | BPF_K, R2, 0, 0, 0));
-        emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 1));
+        emit_verdict_jump(p, insn(BPF_JMP | BPF_JEQ | BPF_K, R2, 0, 0, 0), true);
     } else {
-        emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
+        emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_X, R0, R2, 0, 0));
+        emit(p, insn(BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, (int32_t)acc));
+        emit_verdict_jump(p, insn(BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0, 0), false);
     }
-    emit(p, insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-
     for (size_t i = 0; i < n_skips; i++)
         p->v[skips[i]].off = (int16_t)(p->n - skips[i] - 1);
+    return 0;
+}
+
+static int emit_rules(struct prog *p, const struct spec_device_rule *rules, size_t n,
+                      bool with_defaults)
+{
+    /* last match wins: the standard set comes after the spec's rules, so test it first */
+    if (with_defaults)
+        for (size_t i = cg_n_default_devices; i-- > 0;) {
+            int r = emit_rule(p, &cg_default_devices[i]);
+            if (r < 0)
+                return r;
+        }
+    for (size_t i = n; i-- > 0;) {
+        int r = emit_rule(p, &rules[i]);
+        if (r < 0)
+            return err_prefix(r, "linux.resources.devices[%zu]", i);
+    }
+    return 0;
+}
+
+/* The two exits, and every jump to them. */
+static int emit_verdicts(struct prog *p)
+{
+    size_t deny = emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
+    emit(p, insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    size_t allow = p->n;
+    if (p->n_allow) { /* the verifier refuses unreachable code */
+        emit(p, insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 1));
+        emit(p, insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    }
+    if (p->n > INT16_MAX)
+        return err_setx(E2BIG, "cgroup: devices: too many device rules for one eBPF program");
+    for (size_t i = 0; i < p->n_deny; i++)
+        p->v[p->to_deny[i]].off = (int16_t)(deny - p->to_deny[i] - 1);
+    for (size_t i = 0; i < p->n_allow; i++)
+        p->v[p->to_allow[i]].off = (int16_t)(allow - p->to_allow[i] - 1);
     return 0;
 }
 
@@ -103,27 +159,23 @@ int cg_bpf_devices_build(const struct spec_device_rule *rules, size_t n, bool wi
     emit(&p, insn(BPF_ALU | BPF_RSH | BPF_K, R2, 0, 0, 16));
     emit(&p, insn(BPF_LDX | BPF_MEM | BPF_W, R4, R1, 4, 0));
     emit(&p, insn(BPF_LDX | BPF_MEM | BPF_W, R5, R1, 8, 0));
+    /* A bit that no rule can name is never decided: deny it at once. Masking r2 then tells the
+     * verifier which bits it holds, so that an allow rule naming all of them ends every path
+     * through it. */
+    emit(&p, insn(BPF_ALU64 | BPF_MOV | BPF_X, R0, R2, 0, 0));
+    emit(&p, insn(BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, ~(int32_t)DEVCG_ACC_ALL));
+    emit_verdict_jump(&p, insn(BPF_JMP | BPF_JNE | BPF_K, R0, 0, 0, 0), false);
+    emit(&p, insn(BPF_ALU64 | BPF_AND | BPF_K, R2, 0, 0, DEVCG_ACC_ALL));
 
-    /* last match wins: the standard set comes after the spec's rules, so test it first */
-    if (with_defaults) {
-        for (size_t i = cg_n_default_devices; i-- > 0;) {
-            int r = emit_rule(&p, &cg_default_devices[i]);
-            if (r < 0) {
-                free(p.v);
-                return r;
-            }
-        }
+    int r = emit_rules(&p, rules, n, with_defaults);
+    if (r >= 0)
+        r = emit_verdicts(&p); /* falling through every rule: deny */
+    free(p.to_deny);
+    free(p.to_allow);
+    if (r < 0) {
+        free(p.v);
+        return r;
     }
-    for (size_t i = n; i-- > 0;) {
-        int r = emit_rule(&p, &rules[i]);
-        if (r < 0) {
-            free(p.v);
-            return err_prefix(r, "linux.resources.devices[%zu]", i);
-        }
-    }
-    emit(&p, insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
-    emit(&p, insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-
     *insns = p.v;
     *n_insns = p.n;
     return 0;

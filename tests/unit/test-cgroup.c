@@ -323,6 +323,7 @@ static int bpf_run(const struct bpf_insn *p, size_t n, uint32_t type, uint32_t a
         case BPF_ALU64 | BPF_MOV | BPF_X: r[i->dst_reg] = r[i->src_reg]; break;
         case BPF_ALU64 | BPF_MOV | BPF_K: r[i->dst_reg] = imm; break;
         case BPF_ALU64 | BPF_AND | BPF_K: r[i->dst_reg] &= imm; break;
+        case BPF_ALU64 | BPF_XOR | BPF_K: r[i->dst_reg] ^= imm; break;
         case BPF_JMP | BPF_JNE | BPF_K:
             if (r[i->dst_reg] != imm)
                 pc += (size_t)i->off;
@@ -351,6 +352,8 @@ static int reference(const struct spec_device_rule *rules, size_t n, bool defaul
     if (defaults)
         for (size_t i = 0; i < cg_n_default_devices; i++)
             all[m++] = cg_default_devices[i];
+    if (access & ~7u)
+        return 0; /* no rule can allow a bit it cannot name */
     for (uint32_t bit = 1; bit <= 4; bit <<= 1) {
         if (!(access & bit))
             continue;
@@ -387,25 +390,34 @@ static void test_bpf_structure(void)
     _cleanup_free_ struct bpf_insn *p = NULL;
     size_t n = 0;
     CHECK_INT(cg_bpf_devices_build(NULL, 0, false, &p, &n), 0);
-    CHECK_INT(n, 8); /* 6 to load the context, "deny" + exit */
+    /* 6 to load the context, 4 to deny unknown access bits, "deny" + exit (no "allow" exit:
+     * the verifier refuses unreachable code) */
+    CHECK_INT(n, 12);
+    CHECK_INT(p[n - 1].code, BPF_JMP | BPF_EXIT);
     free(p);
     p = NULL;
 
     struct spec_device_rule one = rule(true, 'c', 1, 3, "rwm");
     CHECK_INT(cg_bpf_devices_build(&one, 1, false, &p, &n), 0);
-    CHECK_INT(n, 18); /* + type, major, minor tests, 3 to test access, 4 to resolve */
+    CHECK_INT(n, 25); /* + 3 each for type, major, minor, 2 to resolve, the "allow" exit */
     CHECK_INT(p[n - 1].code, BPF_JMP | BPF_EXIT);
+    CHECK_INT(p[n - 2].imm, 1);
     free(p);
     p = NULL;
 
     struct spec_device_rule deny_all = rule(false, 'a', -1, -1, "rwm");
     CHECK_INT(cg_bpf_devices_build(&deny_all, 1, false, &p, &n), 0);
-    CHECK_INT(n, 13); /* no device tests: 3 to test access, deny + exit */
+    CHECK_INT(n, 15); /* no device tests: 3 to test access */
     free(p);
     p = NULL;
 
-    CHECK_INT(cg_bpf_devices_build(NULL, 0, true, &p, &n), 0);
-    CHECK(n > 8 && n < 8 + 11 * 10 + 1);
+    /* one exit per verdict, however many rules */
+    CHECK_INT(cg_bpf_devices_build(&deny_all, 1, true, &p, &n), 0);
+    size_t exits = 0;
+    for (size_t i = 0; i < n; i++)
+        exits += p[i].code == (BPF_JMP | BPF_EXIT);
+    CHECK_INT(exits, 2);
+    CHECK(n > 12 && n < 12 + 11 * 11 + 1);
     free(p);
     p = NULL;
 
@@ -487,7 +499,7 @@ static void test_bpf_random(void)
         for (int t = 0; t < 2; t++)
             for (uint32_t maj = 1; maj <= 3; maj++)
                 for (uint32_t min = 1; min <= 3; min++)
-                    for (uint32_t acc = 1; acc <= 7; acc++) {
+                    for (uint32_t acc = 1; acc <= 15; acc++) {
                         char ty = t ? 'b' : 'c';
                         int got = bpf_run(p, np, t ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR, acc,
                                           maj, min, &steps);
